@@ -1,0 +1,24 @@
+#include "policy/config.h"
+
+#include <vector>
+
+namespace backstop::policy {
+
+Result<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
+  std::vector<std::string> errors;
+  PolicyConfig config;
+  ConfigReader top(root.IsNull() ? nullptr : &root, "", &errors);
+  ParseTaskSpawnerOptions(top.Child("taskSpawner"), &config.task_spawner);
+  ParseExecutorConfigOptions(top.Child("executorConfig"), &config.executor_config);
+  ParseJobOptions(top.Child("jobs"), &config.jobs);
+  ParseImageOptions(top.Child("images"), &config.images);
+  top.RejectUnknown();
+  if (!errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return Error{message};
+  }
+  return config;
+}
+
+}  // namespace backstop::policy
