@@ -1,0 +1,15 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace backstop::app {
+
+// Each subcommand registers its flags and callback on the root application. A callback
+// stores its exit status in *exit_code.
+void AddVersionCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, int* exit_code);
+void AddReviewCommand(CLI::App& app, int* exit_code);
+void AddClassifyCommand(CLI::App& app, int* exit_code);
+void AddWatchCommand(CLI::App& app, int* exit_code);
+
+}  // namespace backstop::app

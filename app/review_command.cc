@@ -1,0 +1,15 @@
+#include <iostream>
+
+#include "app/commands.h"
+
+namespace backstop::app {
+
+void AddReviewCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("review", "(not available yet)");
+  cmd->callback([exit_code] {
+    std::cerr << "backstop review: not available in this build\n";
+    *exit_code = 2;
+  });
+}
+
+}  // namespace backstop::app

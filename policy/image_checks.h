@@ -1,0 +1,23 @@
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string_view>
+
+#include "policy/decision.h"
+
+namespace backstop::policy {
+
+struct PolicyContext;
+
+// Checks every container image of one pod spec (initContainers, containers,
+// ephemeralContainers) against the reference grammar and the cluster knowledge in
+// `context.facts`, applying each rule's enforcement from `context.config.images`.
+// `field_path` is the spec's path in the object, e.g. "spec" for a Pod,
+// "spec.template.spec" for a Job, "spec.jobTemplate.spec.template.spec" for a CronJob;
+// messages name fields below it (e.g. "spec.template.spec.containers[0].image").
+// Shared by pod admission (Pods, Jobs, CronJobs) and Job mutation.
+Decision CheckPodSpecImages(const rapidjson::Value& pod_spec, std::string_view field_path,
+                            const PolicyContext& context);
+
+}  // namespace backstop::policy
