@@ -12,6 +12,10 @@ struct PolicyContext {
   const PolicyConfig& config;
   const ClusterFacts& facts;
   TimePoint now;
+  // When the knowledge source last heard from the cluster (a list, watch event or
+  // bookmark). The snapshot itself is republished only on change, so it may be older.
+  // Offline sources set it to `now`.
+  TimePoint facts_fresh_at{};
 };
 
 // The validating webhook's answer: dispatches on request.kind (group and kind matched
