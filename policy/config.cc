@@ -12,6 +12,7 @@ Result<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
   ParseExecutorConfigOptions(top.Child("executorConfig"), &config.executor_config);
   ParseJobOptions(top.Child("jobs"), &config.jobs);
   ParseImageOptions(top.Child("images"), &config.images);
+  top.Raw("watcher");  // the watcher's section, read by the watcher's own parser
   top.RejectUnknown();
   if (!errors.empty()) {
     std::string message;

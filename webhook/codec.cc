@@ -126,8 +126,8 @@ bool DecodeRequest(const Value& req, const std::string& path, policy::AdmissionR
   if (!r.Object("userInfo", &user)) return false;
   if (user != nullptr) {
     FieldReader u(*user, r.Path("userInfo"), error);
-    if (!(u.String("username", &out->user_info.username) &&
-          u.String("uid", &out->user_info.uid) && u.StringList("groups", &out->user_info.groups))) {
+    if (!(u.String("username", &out->user_info.username) && u.String("uid", &out->user_info.uid) &&
+          u.StringList("groups", &out->user_info.groups))) {
       return false;
     }
   }
@@ -165,8 +165,8 @@ DecodeResult DecodeAdmissionReview(std::string_view body, bool allow_bare_reques
     return error;
   }
   if (!doc.IsObject()) {
-    error.message = "body must be a JSON object (an AdmissionReview), got " +
-                    std::string(TypeName(doc));
+    error.message =
+        "body must be a JSON object (an AdmissionReview), got " + std::string(TypeName(doc));
     return error;
   }
   const Value* request = nullptr;
@@ -224,7 +224,8 @@ std::vector<std::string> SanitizeWarnings(const std::vector<std::string>& warnin
     w.reserve(raw.size());
     for (char c : raw) w += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
     std::string_view view(w);
-    while (view.size() >= 8 && (view.substr(0, 8) == "Warning:" || view.substr(0, 8) == "warning:")) {
+    while (view.size() >= 8 &&
+           (view.substr(0, 8) == "Warning:" || view.substr(0, 8) == "warning:")) {
       view.remove_prefix(8);
       while (!view.empty() && view.front() == ' ') view.remove_prefix(1);
     }
