@@ -1,0 +1,377 @@
+#include "watcher/classifier.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "policy/json_util.h"
+
+namespace backstop::watcher {
+namespace {
+
+using policy::AsString;
+using policy::Find;
+using policy::Member;
+using rapidjson::Value;
+
+std::string Str(const Value* v) {
+  auto s = AsString(v);
+  return s ? std::string(*s) : std::string();
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+TimePoint TimeOf(const Value* v) {
+  auto s = AsString(v);
+  if (!s) return {};
+  return ParseTimestamp(*s).value_or(TimePoint{});
+}
+
+// The condition of `type` in status.conditions, or null.
+const Value* Condition(const Value& obj, std::string_view type) {
+  const Value* conditions = Find(&obj, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->IsArray()) return nullptr;
+  for (const Value& c : conditions->GetArray()) {
+    if (AsString(Member(&c, "type")) == type) return &c;
+  }
+  return nullptr;
+}
+
+// When the pod's containers stopped being ready: the best time a waiting state has.
+TimePoint NotReadySince(const Value& pod, ContainerKind kind) {
+  for (std::string_view type : {kind == ContainerKind::kInit ? std::string_view("Initialized")
+                                                             : std::string_view("ContainersReady"),
+                                std::string_view("Ready")}) {
+    const Value* c = Condition(pod, type);
+    if (c != nullptr && AsString(Member(c, "status")) == "False") {
+      TimePoint t = TimeOf(Member(c, "lastTransitionTime"));
+      if (t != TimePoint{}) return t;
+    }
+  }
+  return {};
+}
+
+struct WaitingRule {
+  std::string_view reason;
+  bool terminal;
+};
+
+// Waiting reasons reported as they are. ErrImagePull / ImagePullBackOff / CrashLoopBackOff
+// are handled separately.
+constexpr WaitingRule kWaitingRules[] = {
+    {reason::kErrImageNeverPull, true},         {reason::kInvalidImageName, true},
+    {reason::kSignatureValidationFailed, true}, {reason::kRegistryUnavailable, false},
+    {reason::kImageInspectError, false},        {reason::kCreateContainerConfigError, false},
+    {reason::kCreateContainerError, false},
+};
+
+bool IsTerminalImageReason(std::string_view r) {
+  return r == reason::kErrImageNeverPull || r == reason::kInvalidImageName ||
+         r == reason::kSignatureValidationFailed;
+}
+
+void ClassifyContainers(const Value& pod, const char* spec_key, const char* status_key,
+                        ContainerKind kind, bool pod_failed, bool pod_level_terminal,
+                        PodClassification* out) {
+  const Value* statuses = Find(&pod, {"status", status_key});
+  if (statuses == nullptr || !statuses->IsArray()) return;
+  const Value* specs = Find(&pod, {"spec", spec_key});
+
+  for (const Value& cs : statuses->GetArray()) {
+    if (!cs.IsObject()) continue;
+    Finding base;
+    base.container = Str(Member(&cs, "name"));
+    base.kind = kind;
+    base.node = out->node;
+    if (specs != nullptr && specs->IsArray()) {
+      for (const Value& spec : specs->GetArray()) {
+        if (AsString(Member(&spec, "name")) == std::string_view(base.container)) {
+          base.image = Str(Member(&spec, "image"));
+          break;
+        }
+      }
+    }
+    if (base.image.empty()) base.image = Str(Member(&cs, "image"));
+
+    const Value* state = Member(&cs, "state");
+    if (const Value* waiting = Member(state, "waiting"); waiting != nullptr) {
+      const std::string r = Str(Member(waiting, "reason"));
+      Finding f = base;
+      f.message = Str(Member(waiting, "message"));
+      f.since = NotReadySince(pod, kind);
+      bool report = false;
+      for (const WaitingRule& rule : kWaitingRules) {
+        if (r == rule.reason) {
+          f.reason = r;
+          f.terminal = rule.terminal;
+          report = true;
+        }
+      }
+      if (r == reason::kErrImagePull) {
+        f.reason = r;
+        f.image_missing_from_registry = IsRegistryNotFoundMessage(f.message);
+        report = true;
+      } else if (r == reason::kImagePullBackOff) {
+        f.reason = r;
+        if (auto cause = ParseBackOffMessage(f.message)) {
+          f.previous_reason = cause->reason;
+          f.terminal = IsTerminalImageReason(cause->reason);
+          f.image_missing_from_registry =
+              (cause->reason == reason::kErrImagePull) && IsRegistryNotFoundMessage(cause->detail);
+        }
+        report = true;
+      } else if (r == reason::kCrashLoopBackOff) {
+        f.reason = r;
+        report = true;
+        // A container killed for memory then restarted: the cause is worth its own finding.
+        const Value* last = Find(&cs, {"lastState", "terminated"});
+        if (AsString(Member(last, "reason")) == reason::kOOMKilled) {
+          Finding oom = base;
+          oom.reason = reason::kOOMKilled;
+          oom.terminal = false;
+          oom.message = Str(Member(last, "message"));
+          oom.since = TimeOf(Member(last, "finishedAt"));
+          out->findings.push_back(std::move(f));
+          out->findings.push_back(std::move(oom));
+          continue;
+        }
+      }
+      if (report) out->findings.push_back(std::move(f));
+    } else if (const Value* term = Member(state, "terminated"); term != nullptr) {
+      const std::string r = Str(Member(term, "reason"));
+      const Value* code = Member(term, "exitCode");
+      const int64_t exit_code = (code != nullptr && code->IsInt64()) ? code->GetInt64() : 0;
+      Finding f = base;
+      f.since = TimeOf(Member(term, "finishedAt"));
+      f.terminal = pod_failed;
+      if (r == reason::kOOMKilled) {
+        f.reason = r;
+        f.message = Str(Member(term, "message"));
+        if (f.message.empty()) f.message = "exit code " + std::to_string(exit_code);
+        out->findings.push_back(std::move(f));
+      } else if (exit_code != 0 && !pod_level_terminal) {
+        // After an eviction or deadline the kill is a consequence, not a cause.
+        f.reason = reason::kNonZeroExit;
+        f.message = "exit code " + std::to_string(exit_code);
+        if (!r.empty()) f.message += " (" + r + ")";
+        std::string detail = Str(Member(term, "message"));
+        if (!detail.empty()) f.message += ": " + detail;
+        out->findings.push_back(std::move(f));
+      }
+    } else if (Member(state, "running") != nullptr) {
+      if (!base.image.empty()) out->running_images.push_back(base.image);
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& AllReasons() {
+  static const std::vector<std::string_view> kAll = {
+      reason::kErrImageNeverPull,
+      reason::kInvalidImageName,
+      reason::kSignatureValidationFailed,
+      reason::kErrImagePull,
+      reason::kImagePullBackOff,
+      reason::kRegistryUnavailable,
+      reason::kImageInspectError,
+      reason::kCreateContainerConfigError,
+      reason::kCreateContainerError,
+      reason::kCrashLoopBackOff,
+      reason::kOOMKilled,
+      reason::kNonZeroExit,
+      reason::kEvicted,
+      reason::kUnschedulable,
+      reason::kDeadlineExceeded,
+      reason::kBackoffLimitExceeded,
+  };
+  return kAll;
+}
+
+std::string_view ContainerKindName(ContainerKind kind) {
+  switch (kind) {
+    case ContainerKind::kInit:
+      return "init";
+    case ContainerKind::kRegular:
+      return "regular";
+    case ContainerKind::kEphemeral:
+      return "ephemeral";
+    case ContainerKind::kNone:
+      break;
+  }
+  return "";
+}
+
+bool IsRegistryNotFoundMessage(std::string_view message) {
+  const std::string m = Lower(message);
+  // Private images without credentials also come back as "not found" from some
+  // registries, but then the message speaks of authorisation: never call those missing.
+  for (std::string_view auth : {"unauthorized", "denied", "authentication required", "forbidden",
+                                "may require", "401", "403"}) {
+    if (Contains(m, auth)) return false;
+  }
+  for (std::string_view nf : {"manifest unknown", "not found", "code = notfound", "name unknown",
+                              "repository does not exist"}) {
+    if (Contains(m, nf)) return true;
+  }
+  return false;
+}
+
+std::optional<BackOffCause> ParseBackOffMessage(std::string_view message) {
+  constexpr std::string_view kPrefix = "back-off pulling image \"";
+  if (message.size() < kPrefix.size() || Lower(message.substr(0, kPrefix.size())) != kPrefix) {
+    return std::nullopt;
+  }
+  size_t close = message.find('"', kPrefix.size());
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string_view rest = message.substr(close + 1);
+  if (rest.size() < 2 || rest.substr(0, 2) != ": ") return std::nullopt;
+  rest.remove_prefix(2);
+  size_t colon = rest.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+  std::string_view r = rest.substr(0, colon);
+  for (char c : r) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  std::string_view detail = rest.substr(colon + 1);
+  while (!detail.empty() && detail.front() == ' ') detail.remove_prefix(1);
+  return BackOffCause{std::string(r), std::string(detail)};
+}
+
+std::optional<TimePoint> ParseTimestamp(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 20 || !ParseDigits(s, 0, 4, &y) || s[4] != '-' || !ParseDigits(s, 5, 2, &mo) ||
+      s[7] != '-' || !ParseDigits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !ParseDigits(s, 11, 2, &h) || s[13] != ':' || !ParseDigits(s, 14, 2, &mi) || s[16] != ':' ||
+      !ParseDigits(s, 17, 2, &sec)) {
+    return std::nullopt;
+  }
+  size_t i = 19;
+  std::chrono::nanoseconds frac{0};
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int64_t scale = 100000000;
+    size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      frac += std::chrono::nanoseconds((s[i] - '0') * scale);
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return std::nullopt;
+  }
+  std::chrono::minutes offset{0};
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!ParseDigits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !ParseDigits(s, i + 4, 2, &om)) {
+      return std::nullopt;
+    }
+    offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+    if (s[i] == '-') offset = -offset;
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
+                                        std::chrono::day(d)};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  auto tp = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+            std::chrono::seconds(sec) - offset;
+  using Duration = policy::Clock::duration;
+  return TimePoint(std::chrono::duration_cast<Duration>(tp.time_since_epoch()) +
+                   std::chrono::duration_cast<Duration>(frac));
+}
+
+PodClassification ClassifyPod(const Value& pod, TimePoint now, const ClassifyOptions& options) {
+  PodClassification out;
+  const std::string ns = Str(Find(&pod, {"metadata", "namespace"}));
+  const std::string name = Str(Find(&pod, {"metadata", "name"}));
+  out.namespace_name = ns.empty() ? name : ns + "/" + name;
+  out.uid = Str(Find(&pod, {"metadata", "uid"}));
+  out.node = Str(Find(&pod, {"spec", "nodeName"}));
+  out.phase = Str(Find(&pod, {"status", "phase"}));
+
+  const std::string pod_reason = Str(Find(&pod, {"status", "reason"}));
+  const bool pod_failed = out.phase == "Failed";
+  const bool pod_level_terminal =
+      pod_reason == reason::kEvicted || pod_reason == reason::kDeadlineExceeded;
+  if (pod_level_terminal) {
+    Finding f;
+    f.reason = pod_reason;
+    f.terminal = true;
+    f.node = out.node;
+    f.message = Str(Find(&pod, {"status", "message"}));
+    f.since = NotReadySince(pod, ContainerKind::kRegular);
+    out.findings.push_back(std::move(f));
+  }
+
+  if (const Value* scheduled = Condition(pod, "PodScheduled");
+      scheduled != nullptr && AsString(Member(scheduled, "status")) == "False" &&
+      AsString(Member(scheduled, "reason")) == reason::kUnschedulable) {
+    const TimePoint since = TimeOf(Member(scheduled, "lastTransitionTime"));
+    // Without a timestamp the grace cannot be measured: report at once.
+    const TimePoint due = since == TimePoint{} ? since : since + options.unschedulable_grace;
+    Finding f;
+    f.reason = reason::kUnschedulable;
+    f.terminal = false;
+    f.message = Str(Member(scheduled, "message"));
+    f.since = since;
+    if (now >= due) {
+      out.findings.push_back(std::move(f));
+    } else {
+      out.unschedulable_pending = std::move(f);
+    }
+  }
+
+  ClassifyContainers(pod, "initContainers", "initContainerStatuses", ContainerKind::kInit,
+                     pod_failed, pod_level_terminal, &out);
+  ClassifyContainers(pod, "containers", "containerStatuses", ContainerKind::kRegular, pod_failed,
+                     pod_level_terminal, &out);
+  ClassifyContainers(pod, "ephemeralContainers", "ephemeralContainerStatuses",
+                     ContainerKind::kEphemeral, pod_failed, pod_level_terminal, &out);
+  return out;
+}
+
+std::vector<Finding> ClassifyJob(const Value& job) {
+  std::vector<Finding> out;
+  const Value* conditions = Find(&job, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->IsArray()) return out;
+  for (const Value& c : conditions->GetArray()) {
+    if (AsString(Member(&c, "type")) != "Failed" || AsString(Member(&c, "status")) != "True") {
+      continue;
+    }
+    const std::string r = Str(Member(&c, "reason"));
+    if (r != reason::kDeadlineExceeded && r != reason::kBackoffLimitExceeded) continue;
+    Finding f;
+    f.reason = r;
+    f.terminal = true;
+    f.message = Str(Member(&c, "message"));
+    f.since = TimeOf(Member(&c, "lastTransitionTime"));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace backstop::watcher
