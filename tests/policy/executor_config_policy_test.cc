@@ -15,6 +15,7 @@
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/json_util.h"
+#include "tests/support/fixtures.h"
 #include "webhook/codec.h"
 
 namespace backstop::policy {
@@ -381,6 +382,21 @@ TEST(ExecutorConfigPolicy, DeleteAndSubresourcesPass) {
   status.old_object = invalid;
   status.sub_resource = "status";
   EXPECT_TRUE(Answer(status).allowed);
+}
+
+TEST(ExecutorConfigPolicy, ExampleBelowFloorsIsDenied) {
+  const std::string path =
+      (testing::SourceDir() / "examples" / "executor-config-below-floors.yaml").string();
+  auto docs = app::LoadDocuments(path);
+  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  ASSERT_EQ(docs->size(), 1u);
+  const Decision d = Answer(Create(json::parse(ToJson(*(*docs)[0].json))));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.code, 422);
+  EXPECT_EQ(d.message,
+            "spec.zombieSweeperIntervalSeconds: zombieSweeperIntervalSeconds invalid: must be >= "
+            "10, got 5; spec.zombieJobTimeoutSeconds: zombieJobTimeoutSeconds invalid: must be >= "
+            "30, got 10");
 }
 
 TEST(ExecutorConfigOptions, DefaultsAndParsedValues) {

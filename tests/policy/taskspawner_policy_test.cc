@@ -15,6 +15,7 @@
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/json_util.h"
+#include "tests/support/fixtures.h"
 #include "webhook/codec.h"
 
 namespace backstop::policy {
@@ -80,6 +81,16 @@ json FromYaml(std::string_view yaml) {
 }
 
 json Config(std::string_view yaml) { return FromYaml(yaml); }
+
+json Example(const std::string& name) {
+  const std::string path = (testing::SourceDir() / "examples" / name).string();
+  auto docs = app::LoadDocuments(path);
+  if (!docs.ok() || docs->size() != 1) {
+    ADD_FAILURE() << path << ": " << (docs.ok() ? "expected one document" : docs.error().message);
+    return json();
+  }
+  return json::parse(ToJson(*(*docs)[0].json));
+}
 
 struct Request {
   std::string operation = "CREATE";
@@ -636,6 +647,35 @@ TEST(TaskSpawnerPolicy, OnlyKelosTaskSpawnerIsChecked) {
   Request v1alpha2 = Create(Invalid());
   v1alpha2.version = "v1alpha2";
   EXPECT_FALSE(Answer(v1alpha2).allowed);
+}
+
+// --- Shipped examples ----------------------------------------------------------------------
+
+TEST(TaskSpawnerPolicy, ExampleThatLoopsForeverIsAllowedWithAWarning) {
+  const Decision d = Answer(Create(Example("taskspawner-loops-forever.yaml")));
+  EXPECT_TRUE(d.allowed) << d.message;
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_EQ(d.warnings[0],
+            "githubIssues: a failing item is recreated every ~1h5m (TTL 1h + poll 5m); "
+            "failurePolicy.maxRetriesPerItem caps it");
+}
+
+TEST(TaskSpawnerPolicy, SafeExampleIsAllowedSilently) {
+  const json safe = Example("taskspawner-safe.yaml");
+  const Decision d = Answer(Create(safe));
+  EXPECT_TRUE(d.allowed) << d.message;
+  EXPECT_TRUE(d.warnings.empty()) << d.warnings.front();
+
+  // Each of its two guards alone is enough to silence the warning.
+  json only_cap = safe;
+  only_cap["spec"]["when"]["githubIssues"].erase("commentPolicy");
+  EXPECT_TRUE(Answer(Create(only_cap)).warnings.empty());
+  json only_trigger = safe;
+  only_trigger["spec"].erase("failurePolicy");
+  EXPECT_TRUE(Answer(Create(only_trigger)).warnings.empty());
+  json neither = only_trigger;
+  neither["spec"]["when"]["githubIssues"].erase("commentPolicy");
+  EXPECT_EQ(Answer(Create(neither)).warnings.size(), 1u);
 }
 
 // --- Configuration -----------------------------------------------------------------------
