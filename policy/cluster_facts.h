@@ -24,11 +24,11 @@ struct NodeFacts {
 
 // One observation that an image failed (e.g. ErrImageNeverPull on a node).
 struct ImageObservation {
-  std::string node;       // empty for registry-level observations
-  std::string pod;        // namespace/name of the last pod that showed it
-  std::string reason;     // kubelet reason, e.g. ErrImageNeverPull
-  std::string message;    // kubelet message as seen
-  int64_t count = 0;      // how many times it was seen
+  std::string node;     // empty for registry-level observations
+  std::string pod;      // namespace/name of the last pod that showed it
+  std::string reason;   // kubelet reason, e.g. ErrImageNeverPull
+  std::string message;  // kubelet message as seen
+  int64_t count = 0;    // how many times it was seen
   TimePoint last_seen{};
 };
 
@@ -45,7 +45,35 @@ struct ClusterFacts {
   std::unordered_map<std::string, std::vector<ImageObservation>> absent_on_node;
   // Normalised image name -> seen missing from its registry (ErrImagePull not found).
   std::unordered_map<std::string, ImageObservation> missing_from_registry;
+
+  // Derived indexes over `nodes` (see IndexNodes below). Optional: a policy that finds
+  // them unfilled (node_index.size() != nodes.size(), complete_image_list_nodes < 0)
+  // computes what it needs itself, at a cost proportional to the number of nodes.
+  // Node name -> index into `nodes`.
+  std::unordered_map<std::string, uint32_t> node_index;
+  // How many nodes have a complete image list (images_maybe_truncated false); -1 unknown.
+  int64_t complete_image_list_nodes = -1;
 };
+
+// Recomputes the derived indexes (node_index, complete_image_list_nodes) and, when
+// `rebuild_image_index` is true, nodes_with_image from every node's `images`. A builder
+// calls it after changing `nodes`; it costs O(nodes + images).
+inline void IndexNodes(ClusterFacts& facts, bool rebuild_image_index = true) {
+  facts.node_index.clear();
+  facts.complete_image_list_nodes = 0;
+  if (rebuild_image_index) facts.nodes_with_image.clear();
+  for (uint32_t i = 0; i < facts.nodes.size(); ++i) {
+    const NodeFacts& node = facts.nodes[i];
+    facts.node_index.emplace(node.name, i);
+    if (!node.images_maybe_truncated) ++facts.complete_image_list_nodes;
+    if (!rebuild_image_index) continue;
+    for (const std::string& image : node.images) {
+      std::vector<uint32_t>& holders = facts.nodes_with_image[image];
+      // A node may list one image under several names that normalise alike.
+      if (holders.empty() || holders.back() != i) holders.push_back(i);
+    }
+  }
+}
 
 using ClusterFactsPtr = std::shared_ptr<const ClusterFacts>;
 

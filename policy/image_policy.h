@@ -1,5 +1,10 @@
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "policy/admission_request.h"
 #include "policy/config_reader.h"
 #include "policy/decision.h"
@@ -8,12 +13,72 @@ namespace backstop::policy {
 
 struct PolicyContext;
 
-// Image admission for Pods and pod templates of Jobs and CronJobs.
-struct ImageOptions {};
+// What a rule does when it fires (Gatekeeper's enforcementAction):
+// deny - the request is refused; warn - allowed with a warning kubectl shows;
+// dryrun - allowed, nothing shown: only Decision::rule and an audit annotation record it.
+enum class Enforcement { kDeny, kWarn, kDryRun };
+
+std::string_view EnforcementName(Enforcement e);
+
+// Remedy text for images matching a glob pattern ("*" any run of characters, "?" one
+// character), tried against the image as written and its normalised form. "{image}" in
+// the text is replaced by the image as written.
+struct RemedyTemplate {
+  std::string pattern;
+  std::string text;
+};
+
+// Rule ids (Decision::rule, audit annotation keys, metrics).
+inline constexpr std::string_view kRuleNeverPullAbsent = "image.never-pull-absent";
+inline constexpr std::string_view kRuleAbsentFromNodeLists = "image.absent-from-node-lists";
+inline constexpr std::string_view kRuleNeverPullSomeNodes = "image.never-pull-some-nodes";
+inline constexpr std::string_view kRuleMissingFromRegistry = "image.missing-from-registry";
+inline constexpr std::string_view kRuleInvalidReference = "image.invalid-reference";
+
+// Image admission for Pods and pod templates of Jobs and CronJobs. Key: images.
+struct ImageOptions {
+  // neverPullAbsent.enforcement: pull policy Never and the image known absent on every
+  // eligible node, with an ErrImageNeverPull seen on at least one of them.
+  Enforcement never_pull_absent = Enforcement::kDeny;
+  // absentFromNodeLists.enforcement: pull policy Never and the image absent from every
+  // eligible node's complete image list, with no failure seen (the lists lag).
+  Enforcement absent_from_node_lists = Enforcement::kWarn;
+  // neverPullSomeNodes.enforcement (warn or dryrun): pull policy Never, ErrImageNeverPull
+  // seen on some eligible nodes but not known absent on all of them.
+  Enforcement never_pull_some_nodes = Enforcement::kWarn;
+  // missingFromRegistry.enforcement: pull policy IfNotPresent/Always, the registry said
+  // not found recently, and no eligible node has the image.
+  Enforcement missing_from_registry = Enforcement::kWarn;
+  // invalidReference.enforcement: the reference fails the image-reference grammar
+  // (kubelet would report InvalidImageName).
+  Enforcement invalid_reference = Enforcement::kDeny;
+  // maxKnowledgeAgeSeconds: cluster knowledge older than this (now - facts_fresh_at) is
+  // stale: nothing is denied on it, concrete observations only warn.
+  int64_t max_knowledge_age_seconds = 300;
+  // observationTtlSeconds: failure observations older than this are ignored.
+  int64_t observation_ttl_seconds = 600;
+  // remedies: first matching template wins.
+  std::vector<RemedyTemplate> remedies;
+  // defaultRemedy: for images that no template matches ("{image}" is substituted).
+  std::string default_remedy =
+      "Load the image onto the nodes (kind load docker-image, ctr -n k8s.io images import) or "
+      "use IfNotPresent with a registry.";
+};
 
 // Reads the "images" section of the policy configuration.
 void ParseImageOptions(ConfigReader reader, ImageOptions* out);
 
+// Glob match: "*" any run of characters (including "/"), "?" exactly one character.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// The remedy text for `image` (as written) whose normalised form is `normalized`: the
+// first matching template, else `fallback`, else options.default_remedy.
+std::string RemedyFor(const ImageOptions& options, std::string_view image,
+                      std::string_view normalized, std::string_view fallback = {});
+
+// Validating admission for Pods, batch Jobs and batch CronJobs (CREATE and UPDATE): runs
+// CheckPodSpecImages on the pod spec or pod template spec. On UPDATE only images that the
+// old object did not already have are checked, so an unchanged object is never refused.
 Decision ValidatePodImages(const AdmissionRequest& request, const PolicyContext& context);
 
 }  // namespace backstop::policy
