@@ -93,6 +93,7 @@ Result<int> Server::Bind() {
       return false;
     }
     SSL_CTX_set_cert_cb(&ctx, &CertStore::CertCallback, &certs_);
+    connections_tracker_.Attach(&ctx);
     if (!options_.client_ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(&ctx, options_.client_ca_file.c_str(), nullptr) != 1) {
         ctx_error = options_.client_ca_file + ": cannot load client CA: " + OpenSslError();
@@ -146,7 +147,24 @@ Result<int> Server::Bind() {
   return port;
 }
 
+namespace {
+thread_local bool t_counted_request = false;
+}  // namespace
+
 void Server::InstallRoutes() {
+  http_->set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
+    std::lock_guard<std::mutex> lock(busy_mu_);
+    ++busy_;
+    t_counted_request = true;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Called after the answer is written.
+  http_->set_logger([this](const httplib::Request&, const httplib::Response&) {
+    if (!t_counted_request) return;
+    t_counted_request = false;
+    std::lock_guard<std::mutex> lock(busy_mu_);
+    if (--busy_ == 0) busy_cv_.notify_all();
+  });
   auto admission = [this](Endpoint endpoint) {
     return [this, endpoint](const httplib::Request& req, httplib::Response& res) {
       HttpAnswer a = service_.Handle(endpoint, req.get_header_value("Content-Type"), req.body);
@@ -171,7 +189,7 @@ void Server::InstallRoutes() {
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     if (queue_ != nullptr) {
       auto s = queue_->stats();
-      connections_.Set(static_cast<double>(s.busy + s.queued));
+      connections_.Set(static_cast<double>(connections_tracker_.open() + s.queued));
       threads_.Set(static_cast<double>(s.threads));
     }
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
@@ -223,7 +241,17 @@ void Server::BeginDrain() { draining_.store(true); }
 
 void Server::Stop() {
   draining_.store(true);
-  if (http_) http_->stop();
+  if (!http_) return;
+  http_->stop();
+  {
+    std::unique_lock<std::mutex> lock(busy_mu_);
+    busy_cv_.wait(lock, [this] { return busy_ == 0; });
+  }
+  size_t closed = connections_tracker_.CloseAllReads();
+  if (closed > 0) {
+    obs::Log(obs::LogLevel::kInfo, "closing connections",
+             {{"connections", std::to_string(closed)}});
+  }
 }
 
 void Server::CheckCertificate() {

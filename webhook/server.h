@@ -13,6 +13,7 @@
 #include "policy/result.h"
 #include "webhook/admission_service.h"
 #include "webhook/cert_store.h"
+#include "webhook/connection_tracker.h"
 
 namespace httplib {
 class SSLServer;
@@ -61,7 +62,8 @@ class Server {
   void Run();
   // Readiness turns false (the drain starts); serving continues.
   void BeginDrain();
-  // Stops accepting, lets in-flight requests finish and closes idle keep-alive connections.
+  // Stops accepting, waits for requests being processed to be answered, then closes
+  // idle keep-alive connections. Run() returns once every worker is done.
   void Stop();
 
   bool draining() const { return draining_.load(); }
@@ -77,6 +79,7 @@ class Server {
   AdmissionService& service_;
   std::function<bool(std::string*)> ready_;
   CertStore certs_;
+  ConnectionTracker connections_tracker_;
   std::unique_ptr<httplib::SSLServer> http_;
   ElasticTaskQueue* queue_ = nullptr;  // owned by cpp-httplib once created
   std::atomic<int> listen_fd_{-1};
@@ -89,6 +92,12 @@ class Server {
   obs::Gauge& cert_expiry_;
   obs::Gauge& connections_;
   obs::Gauge& threads_;
+
+  // Requests between routing and their answer being written (cpp-httplib's pre-routing
+  // handler and logger run on the request's thread around the whole exchange).
+  std::mutex busy_mu_;  // guards busy_
+  std::condition_variable busy_cv_;
+  int busy_ = 0;
 
   std::mutex reload_mu_;  // guards stop_reload_ (with reload_cv_)
   std::condition_variable reload_cv_;
