@@ -1,0 +1,280 @@
+// Runs certs/gen-certs.sh (the quickstart's certificate generator) into temporary
+// directories and checks its output with the openssl command line.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/fixtures.h"
+#include "tests/support/test_certs.h"
+
+namespace backstop {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::SourceDir;
+using testing::TempDir;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `command` through /bin/sh; stdout and stderr are captured separately.
+CommandResult RunCommand(const std::string& command, const TempDir& scratch) {
+  const fs::path err_file = scratch.path() / "stderr.txt";
+  CommandResult result;
+  FILE* pipe = popen(("(" + command + ") 2>" + Quote(err_file.string())).c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = ReadAll(err_file);
+  return result;
+}
+
+bool OnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return false;
+  std::stringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (!dir.empty() && access((fs::path(dir) / name).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+std::string Script() { return (SourceDir() / "certs" / "gen-certs.sh").string(); }
+
+// Standard base64 decoding that skips whitespace (as Go's decoder, and so the apiserver, does).
+std::string DecodeBase64(const std::string& in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned int acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    const size_t v = kAlphabet.find(c);
+    if (v == std::string::npos) return "<invalid base64>";
+    acc = (acc << 6) | static_cast<unsigned int>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
+    }
+  }
+  return out;
+}
+
+class CertsScriptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!OnPath("openssl")) GTEST_SKIP() << "openssl not on PATH";
+    if (!OnPath("bash")) GTEST_SKIP() << "bash not on PATH";
+    ASSERT_TRUE(fs::exists(Script())) << Script();
+    out_ = tmp_.path() / "out";
+  }
+
+  CommandResult Gen(const std::string& args) {
+    return RunCommand("bash " + Quote(Script()) + " --out " + Quote(out_.string()) + " " + args,
+                      tmp_);
+  }
+
+  std::string OutFile(const std::string& name) const { return (out_ / name).string(); }
+
+  CommandResult Verify(const std::string& hostname) {
+    return RunCommand("openssl verify -CAfile " + Quote(OutFile("ca.crt")) +
+                          " -purpose sslserver -verify_hostname " + Quote(hostname) + " " +
+                          Quote(OutFile("tls.crt")),
+                      tmp_);
+  }
+
+  std::string SubjectAltNames() {
+    CommandResult r = RunCommand(
+        "openssl x509 -noout -ext subjectAltName -in " + Quote(OutFile("tls.crt")), tmp_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+
+  TempDir tmp_;
+  fs::path out_;
+};
+
+TEST_F(CertsScriptTest, DefaultsNameTheServiceAndVerifyAgainstTheCa) {
+  CommandResult r = Gen("");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout is reserved for the caBundle: " << r.out;
+  for (const char* name : {"ca.crt", "tls.crt", "tls.key"}) {
+    EXPECT_TRUE(fs::is_regular_file(out_ / name)) << name;
+  }
+  // The CA's private key must not be left behind, nor any scratch directory.
+  size_t entries = 0;
+  for (const auto& entry : fs::directory_iterator(out_)) {
+    ++entries;
+    EXPECT_NE(entry.path().filename(), "ca.key");
+  }
+  EXPECT_EQ(entries, 3u);
+
+  for (const char* host :
+       {"backstop.backstop-system.svc", "backstop.backstop-system.svc.cluster.local"}) {
+    CommandResult v = Verify(host);
+    EXPECT_EQ(v.exit_code, 0) << host << ": " << v.out << v.err;
+    EXPECT_NE(v.out.find(": OK"), std::string::npos) << v.out;
+  }
+  // A name the certificate does not carry must fail verification (the check is real).
+  EXPECT_NE(Verify("backstop.default.svc").exit_code, 0);
+
+  const std::string sans = SubjectAltNames();
+  EXPECT_NE(sans.find("DNS:backstop.backstop-system.svc,"), std::string::npos) << sans;
+  EXPECT_NE(sans.find("DNS:backstop.backstop-system.svc.cluster.local"), std::string::npos) << sans;
+}
+
+TEST_F(CertsScriptTest, KeysAreEcdsaP256AndTheKeyMatchesTheCertificate) {
+  ASSERT_EQ(Gen("").exit_code, 0);
+  for (const char* cert : {"ca.crt", "tls.crt"}) {
+    CommandResult text = RunCommand("openssl x509 -noout -text -in " + Quote(OutFile(cert)), tmp_);
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("id-ecPublicKey"), std::string::npos) << cert;
+    EXPECT_NE(text.out.find("prime256v1"), std::string::npos) << cert;
+  }
+  CommandResult ca =
+      RunCommand("openssl x509 -noout -ext basicConstraints -in " + Quote(OutFile("ca.crt")), tmp_);
+  EXPECT_NE(ca.out.find("CA:TRUE"), std::string::npos) << ca.out;
+  CommandResult leaf = RunCommand(
+      "openssl x509 -noout -ext basicConstraints,extendedKeyUsage -in " + Quote(OutFile("tls.crt")),
+      tmp_);
+  EXPECT_NE(leaf.out.find("CA:FALSE"), std::string::npos) << leaf.out;
+  EXPECT_NE(leaf.out.find("TLS Web Server Authentication"), std::string::npos) << leaf.out;
+
+  CommandResult from_key =
+      RunCommand("openssl pkey -pubout -in " + Quote(OutFile("tls.key")), tmp_);
+  CommandResult from_cert =
+      RunCommand("openssl x509 -noout -pubkey -in " + Quote(OutFile("tls.crt")), tmp_);
+  ASSERT_EQ(from_key.exit_code, 0) << from_key.err;
+  ASSERT_EQ(from_cert.exit_code, 0) << from_cert.err;
+  EXPECT_FALSE(from_key.out.empty());
+  EXPECT_EQ(from_key.out, from_cert.out);
+
+  struct stat st {};
+  ASSERT_EQ(stat(OutFile("tls.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777u, 0600u) << "private key must not be group or world readable";
+}
+
+TEST_F(CertsScriptTest, ServiceNamespaceAndExtraNamesBecomeSubjectAltNames) {
+  CommandResult r = Gen("--service hook --namespace team-a --dns hook.example.com --ip 10.96.0.10");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sans = SubjectAltNames();
+  EXPECT_NE(sans.find("DNS:hook.team-a.svc,"), std::string::npos) << sans;
+  EXPECT_NE(sans.find("DNS:hook.team-a.svc.cluster.local"), std::string::npos) << sans;
+  EXPECT_NE(sans.find("DNS:hook.example.com"), std::string::npos) << sans;
+  EXPECT_NE(sans.find("IP Address:10.96.0.10"), std::string::npos) << sans;
+  EXPECT_EQ(sans.find("backstop-system"), std::string::npos) << sans;
+  EXPECT_EQ(Verify("hook.team-a.svc").exit_code, 0);
+  EXPECT_EQ(Verify("hook.example.com").exit_code, 0);
+}
+
+TEST_F(CertsScriptTest, SecondRunWithoutForceFailsAndLeavesFilesUntouched) {
+  ASSERT_EQ(Gen("").exit_code, 0);
+  const std::string ca = ReadAll(out_ / "ca.crt");
+  const std::string crt = ReadAll(out_ / "tls.crt");
+  const std::string key = ReadAll(out_ / "tls.key");
+  ASSERT_FALSE(key.empty());
+
+  CommandResult again = Gen("");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
+  EXPECT_EQ(ReadAll(out_ / "ca.crt"), ca);
+  EXPECT_EQ(ReadAll(out_ / "tls.crt"), crt);
+  EXPECT_EQ(ReadAll(out_ / "tls.key"), key);
+  size_t entries = 0;
+  for (const auto& entry : fs::directory_iterator(out_)) {
+    (void)entry;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 3u) << "a refused run must not leave scratch files";
+}
+
+TEST_F(CertsScriptTest, OneExistingFileIsEnoughToRefuse) {
+  fs::create_directories(out_);
+  tmp_.Write("out/ca.crt", "keep me\n");
+  EXPECT_NE(Gen("").exit_code, 0);
+  EXPECT_EQ(ReadAll(out_ / "ca.crt"), "keep me\n");
+  EXPECT_FALSE(fs::exists(out_ / "tls.key"));
+}
+
+TEST_F(CertsScriptTest, ForceReplacesEveryFileWithAFreshPair) {
+  ASSERT_EQ(Gen("").exit_code, 0);
+  const std::string ca = ReadAll(out_ / "ca.crt");
+  const std::string key = ReadAll(out_ / "tls.key");
+
+  CommandResult forced = Gen("--force");
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(ReadAll(out_ / "ca.crt"), ca);
+  EXPECT_NE(ReadAll(out_ / "tls.key"), key);
+  EXPECT_EQ(Verify("backstop.backstop-system.svc").exit_code, 0);
+}
+
+TEST_F(CertsScriptTest, PrintsTheCaBundleAsOneBase64Line) {
+  CommandResult r = Gen("--print-ca-bundle");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "exactly one line";
+  const std::string ca = ReadAll(out_ / "ca.crt");
+  EXPECT_NE(ca.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
+  EXPECT_EQ(DecodeBase64(r.out), ca);
+
+  // The bundle of an existing directory, without generating anything.
+  CommandResult only = Gen("--ca-bundle-only");
+  ASSERT_EQ(only.exit_code, 0) << only.err;
+  EXPECT_EQ(only.out, r.out);
+  EXPECT_EQ(ReadAll(out_ / "ca.crt"), ca);
+}
+
+TEST_F(CertsScriptTest, RejectsBadArgumentsWithoutWritingAnything) {
+  for (const char* args : {"--bogus", "--service Bad_Name", "--namespace ''", "--days 0",
+                           "--ip not-an-ip", "--dns 'two words'", "--service"}) {
+    SCOPED_TRACE(args);
+    CommandResult r = Gen(args);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_FALSE(r.err.empty());
+    EXPECT_FALSE(fs::exists(out_ / "tls.key"));
+  }
+  // The bundle of a directory that holds none.
+  EXPECT_NE(Gen("--ca-bundle-only").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace backstop
