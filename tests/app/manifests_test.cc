@@ -289,6 +289,32 @@ bool SelectorMatches(const Value* match_labels, const Value* labels) {
   return true;
 }
 
+// `backstop serve --help` of the binary built with these tests.
+std::string ServeHelp() {
+  TempDir scratch;
+  return RunCommand(Quote(BACKSTOP_BINARY) + " serve --help", scratch.path()).out;
+}
+
+// The seconds a duration flag takes: from `args` when given there, else the default that
+// the help text prints ("--flag FLOAT:... =5").
+bool FlagSeconds(const std::vector<std::string>& args, const std::string& help,
+                 const std::string& flag, double* out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == flag && i + 1 < args.size()) {
+      *out = std::stod(args[i + 1]);
+      return true;
+    }
+    if (args[i].rfind(flag + "=", 0) == 0) {
+      *out = std::stod(args[i].substr(flag.size() + 1));
+      return true;
+    }
+  }
+  std::smatch m;
+  if (!std::regex_search(help, m, std::regex(flag + R"( [^\n]*?=([0-9.]+))"))) return false;
+  *out = std::stod(m[1].str());
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------
 
 TEST_F(ManifestsTest, BothOverlaysRenderEveryPiece) {
@@ -533,15 +559,36 @@ TEST_F(ManifestsTest, TwoSpreadReplicasSurviveADrain) {
     EXPECT_GE(min_available, 1);
     EXPECT_LT(min_available, replicas) << "a PDB that allows no eviction blocks node drains";
 
-    // The grace period covers the preStop pause plus the longest webhook timeout.
+    // The grace period covers the server's own shutdown: serving with /readyz failing for
+    // --shutdown-delay, then up to --drain-timeout for in-flight requests. Values come from
+    // the Deployment's args, else from the defaults the binary itself prints.
     const Value* pod = At(deployment, {"spec", "template", "spec"});
-    int64_t pre_stop = 0;
-    auto command = Strings(At(Container(deployment), {"lifecycle", "preStop", "exec", "command"}));
-    if (command.size() == 2 && command[0] == "/bin/sleep") pre_stop = std::stoll(command[1]);
-    int64_t max_timeout = 0;
-    for (const auto& [kind, hook] : r.Webhooks())
-      max_timeout = std::max(max_timeout, Int(Member(hook, "timeoutSeconds")));
-    EXPECT_GE(Int(Member(pod, "terminationGracePeriodSeconds")), pre_stop + max_timeout);
+    const auto args = Strings(Member(Container(deployment), "args"));
+    const std::string help = ServeHelp();
+    double shutdown = 0, drain = 0;
+    ASSERT_TRUE(FlagSeconds(args, help, "--shutdown-delay", &shutdown)) << help;
+    ASSERT_TRUE(FlagSeconds(args, help, "--drain-timeout", &drain)) << help;
+    const int64_t grace = Int(Member(pod, "terminationGracePeriodSeconds"));
+    EXPECT_GE(static_cast<double>(grace), shutdown + drain + 1)
+        << "SIGKILL would cut the drain short";
+    EXPECT_LE(grace, 120) << "a node drain should not wait minutes for backstop";
+  }
+}
+
+TEST_F(ManifestsTest, ArgsAreFlagsTheServerKnows) {
+  const std::string help = ServeHelp();
+  ASSERT_NE(help.find("--listen"), std::string::npos) << help;
+  for (const auto& r : Overlays()) {
+    SCOPED_TRACE(r.overlay);
+    const auto args = Strings(Member(Container(r.Deployment()), "args"));
+    ASSERT_FALSE(args.empty());
+    EXPECT_EQ(args[0], "serve");
+    for (const auto& a : args) {
+      if (a.rfind("--", 0) != 0) continue;
+      const std::string flag = a.substr(0, a.find('='));
+      EXPECT_TRUE(std::regex_search(help, std::regex("(^|[ ,])" + flag + "[ =,\\n]")))
+          << flag << " is not a `backstop serve` flag";
+    }
   }
 }
 
