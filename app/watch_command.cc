@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -13,9 +15,11 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "policy/config_reader.h"
+#include "watcher/event_recorder.h"
 #include "watcher/facts_store.h"
 #include "watcher/knowledge.h"
 #include "watcher/kubeconfig.h"
+#include "watcher/leader_election.h"
 #include "watcher/watcher.h"
 
 namespace backstop::app {
@@ -27,6 +31,9 @@ struct WatchFlags {
   std::string config;
   std::string log_level = "info";
   std::string log_format = "text";
+  bool record_events = false;
+  std::string lease_namespace = "backstop-system";
+  std::string identity;
 };
 
 std::string ObjectKey(const rapidjson::Value& object) {
@@ -139,7 +146,40 @@ int Watch(const WatchFlags& flags) {
   watcher::FactsStore facts;
   watcher::Knowledge knowledge(
       knowledge_options, &facts, [] { return policy::Clock::now(); }, &registry);
-  knowledge.SetOnClassified([](std::string_view pod, const watcher::Finding& f) {
+  // Optional: a Kubernetes Event per classified pod, written by the lease holder only.
+  std::unique_ptr<watcher::KubeClient> lease_client;
+  std::unique_ptr<watcher::KubeClient> event_client;
+  std::unique_ptr<watcher::LeaderElector> elector;
+  std::unique_ptr<watcher::EventRecorder> events;
+  if (flags.record_events) {
+    std::string identity = flags.identity;
+    if (identity.empty()) {
+      const char* pod = std::getenv("POD_NAME");
+      const char* host = std::getenv("HOSTNAME");
+      identity = pod != nullptr ? pod : host != nullptr ? host : "backstop";
+    }
+    auto token = std::make_shared<watcher::TokenSource>(conn.token, conn.token_file);
+    lease_client = std::make_unique<watcher::KubeClient>(conn, token);
+    event_client = std::make_unique<watcher::KubeClient>(conn, token);
+    watcher::LeaderElectionOptions lo;
+    lo.lease_namespace = flags.lease_namespace;
+    lo.identity = identity;
+    elector = std::make_unique<watcher::LeaderElector>(lo, lease_client.get());
+    watcher::EventRecorderOptions eo;
+    eo.instance = identity;
+    watcher::LeaderElector* e = elector.get();
+    events = std::make_unique<watcher::EventRecorder>(eo, event_client.get(),
+                                                      [e] { return e->is_leader(); });
+  }
+  watcher::EventRecorder* recorder = events.get();
+  knowledge.SetOnClassified([recorder](std::string_view pod, const watcher::Finding& f) {
+    if (recorder != nullptr) {
+      const size_t slash = pod.find('/');
+      if (slash != std::string_view::npos) {
+        recorder->Record({std::string(pod.substr(0, slash)), std::string(pod.substr(slash + 1)), "",
+                          f.reason, f.message});
+      }
+    }
     obs::Log(obs::LogLevel::kInfo, "pod classified",
              {{"pod", std::string(pod)},
               {"reason", f.reason},
@@ -149,6 +189,10 @@ int Watch(const WatchFlags& flags) {
               {"message", f.message}});
   });
   LoggingSink sink(&knowledge);
+  if (elector) {
+    elector->Start();
+    events->Start();
+  }
   watcher::Watcher w(conn, options, &sink, &registry);
   auto started = w.Start();
   if (!started) {
@@ -180,6 +224,10 @@ int Watch(const WatchFlags& flags) {
   cv.notify_all();
   publisher.join();
   w.Stop();
+  if (elector) {
+    events->Stop();
+    elector->Stop();
+  }
   obs::Log(obs::LogLevel::kInfo, "watcher stopped",
            {{"pods", std::to_string(knowledge.PodCount())},
             {"nodes", std::to_string(knowledge.NodeCount())}});
@@ -200,6 +248,13 @@ void AddWatchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--log-level", flags->log_level, "debug|info|warn|error|off")
       ->capture_default_str();
   cmd->add_option("--log-format", flags->log_format, "text|json")->capture_default_str();
+  cmd->add_flag("--record-events", flags->record_events,
+                "write a Kubernetes Event per classified pod (leader-elected on a Lease)");
+  cmd->add_option("--lease-namespace", flags->lease_namespace,
+                  "namespace of the Lease used with --record-events")
+      ->capture_default_str();
+  cmd->add_option("--identity", flags->identity,
+                  "leader-election identity (default: $POD_NAME, then $HOSTNAME)");
   cmd->callback([flags, exit_code] { *exit_code = Watch(*flags); });
 }
 
