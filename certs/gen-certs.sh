@@ -50,7 +50,7 @@ usage() {
 }
 
 need_value() {
-  [ "$#" -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
+  if [ "$#" -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value"; fi
 }
 
 while [ "$#" -gt 0 ]; do
