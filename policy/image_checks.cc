@@ -136,6 +136,14 @@ class Holders {
 
   size_t size() const { return list_ == nullptr ? 0 : list_->size(); }
 
+  // Number of distinct nodes (O(size log size)).
+  size_t Distinct() const {
+    if (list_ == nullptr) return 0;
+    std::vector<uint32_t> copy(*list_);
+    std::sort(copy.begin(), copy.end());
+    return static_cast<size_t>(std::unique(copy.begin(), copy.end()) - copy.begin());
+  }
+
   bool Contains(uint32_t node) {
     if (list_ == nullptr) return false;
     if (list_->size() <= 32) return std::find(list_->begin(), list_->end(), node) != list_->end();
@@ -242,6 +250,9 @@ Presence Assess(FactsView& view, const EligibleNodes& eligible,
       out.observed.push_back(obs);
       if (facts.nodes[node].images_maybe_truncated) ++truncated_observed;
     }
+    // A builder may index one node twice (two names of one image). The exact count is
+    // only shown when warning about failures, so only then are duplicates removed.
+    if (!out.observed.empty() && out.present > 1) out.present = holders.Distinct();
     // With no holder, every complete list lacks it; truncated lists count only when a
     // failure was observed on that node.
     if (out.present == 0) out.known_absent = view.CompleteImageLists() + truncated_observed;

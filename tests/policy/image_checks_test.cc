@@ -187,6 +187,17 @@ TEST_F(ImageChecksTest, AllowsWhenPresentOnAnEligibleNode) {
                                    HasSubstr("listed on 1 of 9 nodes")));
 }
 
+TEST_F(ImageChecksTest, NodeIndexedTwiceCountsOnce) {
+  SetContainer("containers", 0, kHeapster, "Never");
+  ObserveNeverPull(kHeapster, kCompute02, 1min);
+  // compute04 listed under two names that normalise alike: indexed twice.
+  auto& holders = facts_.nodes_with_image[Key(kHeapster)];
+  holders.push_back(holders.front());
+  Decision d = Check();
+  ASSERT_FALSE(d.warnings.empty());
+  EXPECT_THAT(d.warnings[0], HasSubstr("listed on 1 of 9 nodes"));
+}
+
 TEST_F(ImageChecksTest, NodeNameNarrowsToOneNode) {
   SetContainer("containers", 0, kHeapster, "Never");
   ObserveNeverPull(kHeapster, kCompute02, 30s);
