@@ -159,6 +159,12 @@ void Knowledge::DropRunningLocked(const std::string& node, const std::string& im
   if (n->second.empty()) running_on_node_.erase(n);
 }
 
+bool Knowledge::HasObservationLocked(const FailKey& key) const {
+  if (key.node.empty()) return missing_.count(key.image) > 0;
+  auto it = absent_.find(key.image);
+  return it != absent_.end() && it->second.count(key.node) > 0;
+}
+
 void Knowledge::ReleaseFailureLocked(const FailKey& key, TimePoint now) {
   Observation* obs = nullptr;
   if (key.node.empty()) {
@@ -220,7 +226,7 @@ void Knowledge::SetPodLocked(const Value& pod, TimePoint now, std::vector<Fired>
   }
   for (size_t i = 0; i < failing.size(); ++i) {
     const FailKey& k = failing[i];
-    if (ContainsValue(st.failing, k)) continue;
+    if (ContainsValue(st.failing, k) && HasObservationLocked(k)) continue;
     const Finding& f = *failing_finding[i];
     Observation& obs = k.node.empty() ? missing_[k.image] : absent_[k.image][k.node];
     obs.pod = key;

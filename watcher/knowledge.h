@@ -143,6 +143,9 @@ class Knowledge : public ObjectSink {
   void AddRunningLocked(const std::string& node, const std::string& image);
   void DropRunningLocked(const std::string& node, const std::string& image);
   void ReleaseFailureLocked(const FailKey& key, policy::TimePoint now);
+  // False when presence evidence erased it while a pod still showed it: the pod's next
+  // event records it again (the snapshot hides it for as long as the evidence lasts).
+  bool HasObservationLocked(const FailKey& key) const;
   void CountFiredLocked(const std::vector<Fired>& fired);
   void Fire(const std::vector<Fired>& fired);
   bool ExpireLocked(policy::TimePoint now);

@@ -280,6 +280,17 @@ TEST(Knowledge, NodeReportingTheImageClearsAbsenceAtOnce) {
   ASSERT_NE(facts, nullptr);
   EXPECT_TRUE(facts->absent_on_node.empty());
   EXPECT_EQ(facts->nodes_with_image.count(Norm("optio-node:latest")), 1u);
+
+  // The pod still says ErrImageNeverPull: recorded again, but hidden while the node lists it.
+  h.knowledge.Apply("pods", WatchEventType::kModified, *pod);
+  h.knowledge.Publish(h.now);
+  EXPECT_TRUE(h.store.Current()->absent_on_node.empty());
+  // The image leaves the node again: the pod's evidence shows once more.
+  auto fresh = testing::LoadFixtureJson("nodes/k9s_no.json");
+  h.knowledge.Apply("nodes", WatchEventType::kModified, *fresh);
+  facts = h.knowledge.Publish(h.now);
+  ASSERT_NE(facts, nullptr);
+  EXPECT_EQ(facts->absent_on_node.count(Norm("optio-node:latest")), 1u);
 }
 
 TEST(Knowledge, RunningContainerClearsAbsenceAndCountsAsPresence) {
