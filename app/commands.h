@@ -4,6 +4,10 @@
 
 namespace backstop::app {
 
+struct KnowledgeFlags;
+// The flags that choose where cluster knowledge comes from (serve and watch share them).
+void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags);
+
 // Each subcommand registers its flags and callback on the root application. A callback
 // stores its exit status in *exit_code.
 void AddVersionCommand(CLI::App& app, int* exit_code);

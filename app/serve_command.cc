@@ -10,9 +10,9 @@
 #include "app/commands.h"
 #include "app/config_file.h"
 #include "app/decider.h"
+#include "app/knowledge_runtime.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
-#include "watcher/facts_store.h"
 #include "webhook/server.h"
 
 namespace backstop::app {
@@ -31,6 +31,7 @@ struct ServeFlags {
   double shutdown_delay_s = 5;  // keep serving after readiness turns false
   double drain_timeout_s = 25;  // then at most this long for in-flight requests
   double cert_reload_interval_s = 10;
+  KnowledgeFlags knowledge;
 };
 
 // "host:port", ":port" or "[v6]:port".
@@ -98,21 +99,35 @@ int Serve(const ServeFlags& flags) {
                 {"version"})
       .With({BACKSTOP_VERSION})
       .Set(1);
-  watcher::FactsStore facts;
+  const rapidjson::Value* watcher_section = nullptr;
+  if (auto it = config->document->FindMember("watcher"); it != config->document->MemberEnd()) {
+    watcher_section = &it->value;
+  }
+  auto knowledge = KnowledgeRuntime::Create(flags.knowledge, watcher_section, &registry);
+  if (!knowledge) {
+    std::cerr << "backstop serve: " << knowledge.error().message << "\n";
+    return 2;
+  }
+  KnowledgeRuntime& cluster = **knowledge;
   DecisionInputs base{config->policy, nullptr, {}, {}};
   webhook::AdmissionService service(
       [&](webhook::Endpoint endpoint, const policy::AdmissionRequest& request) {
         DecisionInputs inputs = base;
-        inputs.facts = facts.Current();
-        inputs.now = std::chrono::system_clock::now();
-        inputs.facts_fresh_at = inputs.now;
+        inputs.facts = cluster.Facts();
+        inputs.now = policy::Clock::now();
+        inputs.facts_fresh_at = cluster.FreshAt(inputs.now);
         return Decide(endpoint, request, inputs);
       },
       registry);
-  webhook::Server server(options, service, registry);
+  webhook::Server server(options, service, registry,
+                         [&cluster](std::string* why) { return cluster.Ready(why); });
   auto port = server.Bind();
   if (!port) {
     std::cerr << "backstop serve: " << port.error().message << "\n";
+    return 2;
+  }
+  if (auto started = cluster.Start(); !started) {
+    std::cerr << "backstop serve: " << started.error().message << "\n";
     return 2;
   }
 
@@ -151,6 +166,7 @@ int Serve(const ServeFlags& flags) {
   cv.notify_all();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  cluster.Stop();
   obs::Log(obs::LogLevel::kInfo, "stopped");
   return 0;
 }
@@ -205,6 +221,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Seconds between checks of the certificate files")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
+  AddKnowledgeFlags(cmd, &flags->knowledge);
   cmd->callback([flags, exit_code] { *exit_code = Serve(*flags); });
 }
 
