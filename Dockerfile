@@ -32,4 +32,5 @@ EXPOSE 8443
 ENTRYPOINT ["/usr/local/bin/backstop"]
 CMD ["serve", "--listen", "0.0.0.0:8443", \
      "--tls-cert", "/etc/backstop/tls/tls.crt", "--tls-key", "/etc/backstop/tls/tls.key", \
-     "--config", "/etc/backstop/config/config.yaml", "--log-format", "json"]
+     "--config", "/etc/backstop/config/config.yaml", "--log-format", "json", \
+     "--record-events"]

@@ -6,7 +6,7 @@ namespace backstop::app {
 
 struct KnowledgeFlags;
 // The flags that choose where cluster knowledge comes from (serve and watch share them).
-void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags);
+void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags, bool with_cluster_state);
 
 // Each subcommand registers its flags and callback on the root application. A callback
 // stores its exit status in *exit_code.

@@ -18,7 +18,7 @@
 
 namespace backstop::app {
 
-void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags) {
+void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags, bool with_cluster_state) {
   cmd->add_option("--kubeconfig", flags->kubeconfig,
                   "kubeconfig file (current context); default: in-cluster service account, "
                   "else the watcher is off")
@@ -26,10 +26,12 @@ void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags) {
       ->check(CLI::ExistingFile);
   cmd->add_flag("--allow-insecure-kubeconfig", flags->allow_insecure_kubeconfig,
                 "Accept a kubeconfig cluster with insecure-skip-tls-verify: true");
-  cmd->add_option("--cluster-state", flags->cluster_state,
-                  "Take cluster knowledge from `kubectl get nodes,pods -A -o json` output "
-                  "instead of watching")
-      ->check(CLI::ExistingFile);
+  if (with_cluster_state) {
+    cmd->add_option("--cluster-state", flags->cluster_state,
+                    "Take cluster knowledge from `kubectl get nodes,pods -A -o json` output "
+                    "instead of watching")
+        ->check(CLI::ExistingFile);
+  }
   cmd->add_flag("--record-events", flags->record_events,
                 "Write a Kubernetes Event per classified pod (one replica, elected on a Lease)");
   cmd->add_option("--lease-namespace", flags->lease_namespace,

@@ -221,7 +221,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Seconds between checks of the certificate files")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
-  AddKnowledgeFlags(cmd, &flags->knowledge);
+  AddKnowledgeFlags(cmd, &flags->knowledge, /*with_cluster_state=*/true);
   cmd->callback([flags, exit_code] { *exit_code = Serve(*flags); });
 }
 
