@@ -18,7 +18,8 @@ struct PemPair {
 // needed). Issue() signs leaf certificates for servers or clients.
 class TestCa {
  public:
-  explicit TestCa(KeyType type = KeyType::kEcdsaP256, const std::string& common_name = "backstop test CA");
+  explicit TestCa(KeyType type = KeyType::kEcdsaP256,
+                  const std::string& common_name = "backstop test CA");
   ~TestCa();
   TestCa(const TestCa&) = delete;
   TestCa& operator=(const TestCa&) = delete;
