@@ -420,6 +420,7 @@ policy::ClusterFactsPtr Knowledge::BuildLocked(TimePoint now) {
     }
     facts->nodes.push_back(std::move(nf));
   }
+  policy::IndexNodes(*facts, /*rebuild_image_index=*/false);  // node_index, complete counts
 
   auto to_fact = [](const Observation& o, const std::string& node) {
     policy::ImageObservation io;

@@ -165,6 +165,12 @@ TEST(Knowledge, NodesFromEveryNodeFixture) {
   ASSERT_NE(etcd, facts->nodes_with_image.end());
   ASSERT_EQ(etcd->second.size(), 1u);
   EXPECT_EQ(facts->nodes[etcd->second[0]].name, "minikube");
+  // The derived indexes policies use are filled: name lookup and complete-list count.
+  ASSERT_EQ(facts->node_index.size(), facts->nodes.size());
+  EXPECT_EQ(facts->nodes[facts->node_index.at("minikube")].name, "minikube");
+  int64_t complete = 0;
+  for (const auto& n : facts->nodes) complete += n.images_maybe_truncated ? 0 : 1;
+  EXPECT_EQ(facts->complete_image_list_nodes, complete);
 }
 
 TEST(Knowledge, TruncationFollowsConfiguredMax) {
