@@ -10,8 +10,6 @@
 #include <iterator>
 
 namespace backstop::webhook {
-namespace {
-
 std::string OpenSslError() {
   unsigned long e = ERR_get_error();
   ERR_clear_error();
@@ -20,6 +18,8 @@ std::string OpenSslError() {
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
 }
+
+namespace {
 
 Result<std::string> Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

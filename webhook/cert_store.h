@@ -12,6 +12,9 @@
 
 namespace backstop::webhook {
 
+// The oldest queued OpenSSL error as text ("no details" when none); clears the queue.
+std::string OpenSslError();
+
 // One loaded certificate chain and its private key. Immutable once built.
 class CertPair {
  public:

@@ -16,65 +16,20 @@
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 
 namespace backstop {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::OnPath;
+using testing::ProcessResult;
+using testing::ReadFileToString;
+using testing::RunShell;
+using testing::ShellQuote;
 using testing::SourceDir;
 using testing::TempDir;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `command` through /bin/sh; stdout and stderr are captured separately.
-CommandResult RunCommand(const std::string& command, const TempDir& scratch) {
-  const fs::path err_file = scratch.path() / "stderr.txt";
-  CommandResult result;
-  FILE* pipe = popen(("(" + command + ") 2>" + Quote(err_file.string())).c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.err = ReadAll(err_file);
-  return result;
-}
-
-bool OnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && access((fs::path(dir) / name).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
 
 std::string Script() { return (SourceDir() / "certs" / "gen-certs.sh").string(); }
 
@@ -108,23 +63,22 @@ class CertsScriptTest : public ::testing::Test {
     out_ = tmp_.path() / "out";
   }
 
-  CommandResult Gen(const std::string& args) {
-    return RunCommand("bash " + Quote(Script()) + " --out " + Quote(out_.string()) + " " + args,
-                      tmp_);
+  ProcessResult Gen(const std::string& args) {
+    return RunShell("bash " + ShellQuote(Script()) + " --out " + ShellQuote(out_.string()) + " " +
+                    args);
   }
 
   std::string OutFile(const std::string& name) const { return (out_ / name).string(); }
 
-  CommandResult Verify(const std::string& hostname) {
-    return RunCommand("openssl verify -CAfile " + Quote(OutFile("ca.crt")) +
-                          " -purpose sslserver -verify_hostname " + Quote(hostname) + " " +
-                          Quote(OutFile("tls.crt")),
-                      tmp_);
+  ProcessResult Verify(const std::string& hostname) {
+    return RunShell("openssl verify -CAfile " + ShellQuote(OutFile("ca.crt")) +
+                    " -purpose sslserver -verify_hostname " + ShellQuote(hostname) + " " +
+                    ShellQuote(OutFile("tls.crt")));
   }
 
   std::string SubjectAltNames() {
-    CommandResult r = RunCommand(
-        "openssl x509 -noout -ext subjectAltName -in " + Quote(OutFile("tls.crt")), tmp_);
+    ProcessResult r =
+        RunShell("openssl x509 -noout -ext subjectAltName -in " + ShellQuote(OutFile("tls.crt")));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -134,7 +88,7 @@ class CertsScriptTest : public ::testing::Test {
 };
 
 TEST_F(CertsScriptTest, DefaultsNameTheServiceAndVerifyAgainstTheCa) {
-  CommandResult r = Gen("");
+  ProcessResult r = Gen("");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty()) << "stdout is reserved for the caBundle: " << r.out;
   for (const char* name : {"ca.crt", "tls.crt", "tls.key"}) {
@@ -150,7 +104,7 @@ TEST_F(CertsScriptTest, DefaultsNameTheServiceAndVerifyAgainstTheCa) {
 
   for (const char* host :
        {"backstop.backstop-system.svc", "backstop.backstop-system.svc.cluster.local"}) {
-    CommandResult v = Verify(host);
+    ProcessResult v = Verify(host);
     EXPECT_EQ(v.exit_code, 0) << host << ": " << v.out << v.err;
     EXPECT_NE(v.out.find(": OK"), std::string::npos) << v.out;
   }
@@ -165,24 +119,22 @@ TEST_F(CertsScriptTest, DefaultsNameTheServiceAndVerifyAgainstTheCa) {
 TEST_F(CertsScriptTest, KeysAreEcdsaP256AndTheKeyMatchesTheCertificate) {
   ASSERT_EQ(Gen("").exit_code, 0);
   for (const char* cert : {"ca.crt", "tls.crt"}) {
-    CommandResult text = RunCommand("openssl x509 -noout -text -in " + Quote(OutFile(cert)), tmp_);
+    ProcessResult text = RunShell("openssl x509 -noout -text -in " + ShellQuote(OutFile(cert)));
     ASSERT_EQ(text.exit_code, 0) << text.err;
     EXPECT_NE(text.out.find("id-ecPublicKey"), std::string::npos) << cert;
     EXPECT_NE(text.out.find("prime256v1"), std::string::npos) << cert;
   }
-  CommandResult ca =
-      RunCommand("openssl x509 -noout -ext basicConstraints -in " + Quote(OutFile("ca.crt")), tmp_);
+  ProcessResult ca =
+      RunShell("openssl x509 -noout -ext basicConstraints -in " + ShellQuote(OutFile("ca.crt")));
   EXPECT_NE(ca.out.find("CA:TRUE"), std::string::npos) << ca.out;
-  CommandResult leaf = RunCommand(
-      "openssl x509 -noout -ext basicConstraints,extendedKeyUsage -in " + Quote(OutFile("tls.crt")),
-      tmp_);
+  ProcessResult leaf = RunShell("openssl x509 -noout -ext basicConstraints,extendedKeyUsage -in " +
+                                ShellQuote(OutFile("tls.crt")));
   EXPECT_NE(leaf.out.find("CA:FALSE"), std::string::npos) << leaf.out;
   EXPECT_NE(leaf.out.find("TLS Web Server Authentication"), std::string::npos) << leaf.out;
 
-  CommandResult from_key =
-      RunCommand("openssl pkey -pubout -in " + Quote(OutFile("tls.key")), tmp_);
-  CommandResult from_cert =
-      RunCommand("openssl x509 -noout -pubkey -in " + Quote(OutFile("tls.crt")), tmp_);
+  ProcessResult from_key = RunShell("openssl pkey -pubout -in " + ShellQuote(OutFile("tls.key")));
+  ProcessResult from_cert =
+      RunShell("openssl x509 -noout -pubkey -in " + ShellQuote(OutFile("tls.crt")));
   ASSERT_EQ(from_key.exit_code, 0) << from_key.err;
   ASSERT_EQ(from_cert.exit_code, 0) << from_cert.err;
   EXPECT_FALSE(from_key.out.empty());
@@ -194,7 +146,7 @@ TEST_F(CertsScriptTest, KeysAreEcdsaP256AndTheKeyMatchesTheCertificate) {
 }
 
 TEST_F(CertsScriptTest, ServiceNamespaceAndExtraNamesBecomeSubjectAltNames) {
-  CommandResult r = Gen("--service hook --namespace team-a --dns hook.example.com --ip 10.96.0.10");
+  ProcessResult r = Gen("--service hook --namespace team-a --dns hook.example.com --ip 10.96.0.10");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string sans = SubjectAltNames();
   EXPECT_NE(sans.find("DNS:hook.team-a.svc,"), std::string::npos) << sans;
@@ -208,17 +160,17 @@ TEST_F(CertsScriptTest, ServiceNamespaceAndExtraNamesBecomeSubjectAltNames) {
 
 TEST_F(CertsScriptTest, SecondRunWithoutForceFailsAndLeavesFilesUntouched) {
   ASSERT_EQ(Gen("").exit_code, 0);
-  const std::string ca = ReadAll(out_ / "ca.crt");
-  const std::string crt = ReadAll(out_ / "tls.crt");
-  const std::string key = ReadAll(out_ / "tls.key");
+  const std::string ca = ReadFileToString((out_ / "ca.crt").string());
+  const std::string crt = ReadFileToString((out_ / "tls.crt").string());
+  const std::string key = ReadFileToString((out_ / "tls.key").string());
   ASSERT_FALSE(key.empty());
 
-  CommandResult again = Gen("");
+  ProcessResult again = Gen("");
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
-  EXPECT_EQ(ReadAll(out_ / "ca.crt"), ca);
-  EXPECT_EQ(ReadAll(out_ / "tls.crt"), crt);
-  EXPECT_EQ(ReadAll(out_ / "tls.key"), key);
+  EXPECT_EQ(ReadFileToString((out_ / "ca.crt").string()), ca);
+  EXPECT_EQ(ReadFileToString((out_ / "tls.crt").string()), crt);
+  EXPECT_EQ(ReadFileToString((out_ / "tls.key").string()), key);
   size_t entries = 0;
   for (const auto& entry : fs::directory_iterator(out_)) {
     (void)entry;
@@ -231,43 +183,43 @@ TEST_F(CertsScriptTest, OneExistingFileIsEnoughToRefuse) {
   fs::create_directories(out_);
   tmp_.Write("out/ca.crt", "keep me\n");
   EXPECT_NE(Gen("").exit_code, 0);
-  EXPECT_EQ(ReadAll(out_ / "ca.crt"), "keep me\n");
+  EXPECT_EQ(ReadFileToString((out_ / "ca.crt").string()), "keep me\n");
   EXPECT_FALSE(fs::exists(out_ / "tls.key"));
 }
 
 TEST_F(CertsScriptTest, ForceReplacesEveryFileWithAFreshPair) {
   ASSERT_EQ(Gen("").exit_code, 0);
-  const std::string ca = ReadAll(out_ / "ca.crt");
-  const std::string key = ReadAll(out_ / "tls.key");
+  const std::string ca = ReadFileToString((out_ / "ca.crt").string());
+  const std::string key = ReadFileToString((out_ / "tls.key").string());
 
-  CommandResult forced = Gen("--force");
+  ProcessResult forced = Gen("--force");
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
-  EXPECT_NE(ReadAll(out_ / "ca.crt"), ca);
-  EXPECT_NE(ReadAll(out_ / "tls.key"), key);
+  EXPECT_NE(ReadFileToString((out_ / "ca.crt").string()), ca);
+  EXPECT_NE(ReadFileToString((out_ / "tls.key").string()), key);
   EXPECT_EQ(Verify("backstop.backstop-system.svc").exit_code, 0);
 }
 
 TEST_F(CertsScriptTest, PrintsTheCaBundleAsOneBase64Line) {
-  CommandResult r = Gen("--print-ca-bundle");
+  ProcessResult r = Gen("--print-ca-bundle");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.out.empty());
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "exactly one line";
-  const std::string ca = ReadAll(out_ / "ca.crt");
+  const std::string ca = ReadFileToString((out_ / "ca.crt").string());
   EXPECT_NE(ca.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
   EXPECT_EQ(DecodeBase64(r.out), ca);
 
   // The bundle of an existing directory, without generating anything.
-  CommandResult only = Gen("--ca-bundle-only");
+  ProcessResult only = Gen("--ca-bundle-only");
   ASSERT_EQ(only.exit_code, 0) << only.err;
   EXPECT_EQ(only.out, r.out);
-  EXPECT_EQ(ReadAll(out_ / "ca.crt"), ca);
+  EXPECT_EQ(ReadFileToString((out_ / "ca.crt").string()), ca);
 }
 
 TEST_F(CertsScriptTest, RejectsBadArgumentsWithoutWritingAnything) {
   for (const char* args : {"--bogus", "--service Bad_Name", "--namespace ''", "--days 0",
                            "--ip not-an-ip", "--dns 'two words'", "--service"}) {
     SCOPED_TRACE(args);
-    CommandResult r = Gen(args);
+    ProcessResult r = Gen(args);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_FALSE(r.err.empty());
     EXPECT_FALSE(fs::exists(out_ / "tls.key"));

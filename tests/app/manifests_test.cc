@@ -25,6 +25,7 @@
 #include "app/documents.h"
 #include "policy/config.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 
 namespace backstop {
@@ -32,61 +33,16 @@ namespace {
 
 namespace fs = std::filesystem;
 using rapidjson::Value;
+using testing::OnPath;
+using testing::ProcessResult;
+using testing::ReadFileToString;
+using testing::RunShell;
+using testing::ShellQuote;
 using testing::SourceDir;
 using testing::TempDir;
 
 // ---------------------------------------------------------------------------------------
 // Small helpers: commands, JSON access, base64.
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-CommandResult RunCommand(const std::string& command, const fs::path& scratch) {
-  const fs::path err_file = scratch / "stderr.txt";
-  CommandResult result;
-  FILE* pipe = popen(("(" + command + ") 2>" + Quote(err_file.string())).c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 8192> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.err = ReadAll(err_file);
-  return result;
-}
-
-bool OnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && access((fs::path(dir) / name).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
 
 const Value* Member(const Value* v, const char* key) {
   if (v == nullptr || !v->IsObject()) return nullptr;
@@ -210,18 +166,17 @@ class ManifestsTest : public ::testing::Test {
       r.overlay = dir.filename().string();
       if (r.overlay == "self-signed") {
         const fs::path tls = dir / "tls";
-        CommandResult gen =
-            RunCommand("bash " + Quote((SourceDir() / "certs" / "gen-certs.sh").string()) +
-                           " --force --out " + Quote(tls.string()),
-                       scratch_->path());
+        ProcessResult gen =
+            RunShell("bash " + ShellQuote((SourceDir() / "certs" / "gen-certs.sh").string()) +
+                     " --force --out " + ShellQuote(tls.string()));
         if (gen.exit_code != 0) {
           r.error = "gen-certs.sh failed: " + gen.err;
           rendered_->push_back(std::move(r));
           continue;
         }
-        r.ca_pem = ReadAll(tls / "ca.crt");
+        r.ca_pem = ReadFileToString((tls / "ca.crt").string());
       }
-      CommandResult out = RunCommand("kubectl kustomize " + Quote(dir.string()), scratch_->path());
+      ProcessResult out = RunShell("kubectl kustomize " + ShellQuote(dir.string()));
       if (out.exit_code != 0) {
         r.error = "kubectl kustomize " + r.overlay + " failed: " + out.err;
       } else {
@@ -292,7 +247,7 @@ bool SelectorMatches(const Value* match_labels, const Value* labels) {
 // `backstop serve --help` of the binary built with these tests.
 std::string ServeHelp() {
   TempDir scratch;
-  return RunCommand(Quote(BACKSTOP_BINARY) + " serve --help", scratch.path()).out;
+  return RunShell(ShellQuote(BACKSTOP_BINARY) + " serve --help").out;
 }
 
 // The seconds a duration flag takes: from `args` when given there, else the default that
@@ -819,7 +774,7 @@ std::vector<std::string> JsonArray(const std::string& text) {
 }
 
 TEST(DockerfileTest, BuildsOnBookwormAndRunsSlimAsNonRoot) {
-  const std::string text = ReadAll(SourceDir() / "Dockerfile");
+  const std::string text = ReadFileToString((SourceDir() / "Dockerfile").string());
   ASSERT_FALSE(text.empty());
   auto stages = ParseDockerfile(text);
   ASSERT_EQ(stages.size(), 2u);
@@ -871,7 +826,7 @@ TEST(DockerfileTest, BuildsOnBookwormAndRunsSlimAsNonRoot) {
 }
 
 TEST(DockerfileTest, ContextExcludesBuildTreesAndKeys) {
-  const std::string ignore = ReadAll(SourceDir() / ".dockerignore");
+  const std::string ignore = ReadFileToString((SourceDir() / ".dockerignore").string());
   std::set<std::string> lines;
   std::stringstream in(ignore);
   std::string line;

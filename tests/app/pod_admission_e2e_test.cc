@@ -46,18 +46,6 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 json FixtureJson(const std::string& relative) {
   return json::parse(policy::ToJson(*LoadFixtureJson(relative)));
 }
@@ -125,7 +113,7 @@ class PodAdmissionE2E : public ::testing::Test {
     auto leaf = ca_.Issue("backstop.test", {"localhost"}, {"127.0.0.1"});
     cert_ = dir_.Write("tls.crt", leaf.cert_pem).string();
     key_ = dir_.Write("tls.key", leaf.key_pem).string();
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     child_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{BACKSTOP_BINARY, "serve", "--listen",
                                  "127.0.0.1:" + std::to_string(port_), "--tls-cert", cert_,

@@ -59,19 +59,6 @@ class ServeProcess : public ::testing::Test {
     key_ = dir_.Write("tls.key", leaf.key_pem).string();
   }
 
-  // Picks a free port by binding port 0 and releasing it.
-  static int FreePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-
   std::string Get(int port, const std::string& path) {
     TlsConnection c;
     TlsConnection::Options o;
@@ -106,7 +93,7 @@ class ServeProcess : public ::testing::Test {
 };
 
 TEST_F(ServeProcess, SigtermDrainsAndExitsZero) {
-  int port = FreePort();
+  int port = FreeLoopbackPort();
   ChildProcess child({BACKSTOP_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
                       "--tls-cert", cert_, "--tls-key", key_, "--shutdown-delay", "2",
                       "--drain-timeout", "10", "--log-format", "json"},

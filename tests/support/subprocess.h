@@ -20,8 +20,21 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// `command` run by /bin/sh -c, stdout and stderr captured separately.
+ProcessResult RunShell(const std::string& command);
+// `s` quoted for /bin/sh (single quotes).
+std::string ShellQuote(const std::string& s);
+// An executable named `name` is in a directory of $PATH.
+bool OnPath(const std::string& name);
+// A whole file's bytes ("" when unreadable).
+std::string ReadFileToString(const std::string& path);
+
 // The built backstop binary with arguments.
 ProcessResult RunBackstop(const std::vector<std::string>& args, const std::string& input = "");
+
+// A loopback TCP port that was free a moment ago (bound to port 0, then released), for
+// a child process that must be told its port on the command line.
+int FreeLoopbackPort();
 
 // A long-running child (e.g. `backstop serve`) with stderr captured to a file.
 class ChildProcess {
