@@ -15,6 +15,7 @@
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/json_util.h"
+#include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
 
@@ -54,37 +55,20 @@ json FromYaml(std::string_view yaml) {
   return json::parse(ToJson(*(*docs)[0].json));
 }
 
-struct Request {
-  std::string operation = "CREATE";
-  std::string group = "agent.benjamin-borbe.de";
-  std::string version = "v1";
-  std::string kind = "Config";
-  std::string resource = "configs";
-  std::string sub_resource;
-  json object;
-  json old_object;
-  bool dry_run = false;
+// A request for this file's kind; tests change what they need.
+struct Request : testing::ReviewSpec {
+  Request() {
+    uid = "3f1c5e2a-9b7d-4c1e-8f0a-2d6b4e8c1a90";
+    group = "agent.benjamin-borbe.de";
+    kind = "Config";
+    resource = "configs";
+    name = "claude";
+    ns = "agent";
+    username = "system:serviceaccount:argocd:argocd-application-controller";
+  }
 };
 
-// An admission.k8s.io/v1 AdmissionReview as the apiserver sends it.
-std::string ReviewBody(const Request& r) {
-  json request = {
-      {"uid", "3f1c5e2a-9b7d-4c1e-8f0a-2d6b4e8c1a90"},
-      {"kind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
-      {"resource", {{"group", r.group}, {"version", r.version}, {"resource", r.resource}}},
-      {"name", "claude"},
-      {"namespace", "agent"},
-      {"operation", r.operation},
-      {"userInfo", {{"username", "system:serviceaccount:argocd:argocd-application-controller"}}},
-      {"object", r.object},
-      {"oldObject", r.old_object},
-      {"dryRun", r.dry_run},
-  };
-  if (!r.sub_resource.empty()) request["subResource"] = r.sub_resource;
-  return json{
-      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}}
-      .dump();
-}
+std::string ReviewBody(const Request& r) { return testing::AdmissionReview(r).dump(); }
 
 Result<PolicyConfig> ParseConfigYaml(std::string_view yaml) {
   rapidjson::Document doc;

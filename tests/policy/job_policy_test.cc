@@ -14,6 +14,7 @@
 #include "policy/engine.h"
 #include "policy/image_checks.h"
 #include "policy/json_util.h"
+#include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
 
@@ -40,22 +41,18 @@ const char* const kFixtureJobs[] = {"jobs/gitops-engine_job-failed.yaml",
 
 // Builds an admission.k8s.io/v1 AdmissionReview around `object`.
 json Review(const json& object, const std::string& operation, const json* old_object = nullptr) {
-  const std::string kind = object.value("kind", "Job");
-  json request = {{"uid", "0df28fbd-5f5f-11e8-bc74-36e6bb280816"},
-                  {"kind", {{"group", "batch"}, {"version", "v1"}, {"kind", kind}}},
-                  {"resource",
-                   {{"group", "batch"},
-                    {"version", "v1"},
-                    {"resource", kind == "CronJob" ? "cronjobs" : "jobs"}}},
-                  {"name", object["metadata"].value("name", "")},
-                  {"namespace", object["metadata"].value("namespace", "default")},
-                  {"operation", operation},
-                  {"userInfo", {{"username", "system:serviceaccount:agents:spawner"}}},
-                  {"object", object},
-                  {"dryRun", false}};
-  if (old_object != nullptr) request["oldObject"] = *old_object;
-  return json{
-      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
+  testing::ReviewSpec spec;
+  spec.uid = "0df28fbd-5f5f-11e8-bc74-36e6bb280816";
+  spec.group = "batch";
+  spec.kind = object.value("kind", "Job");
+  spec.resource = spec.kind == "CronJob" ? "cronjobs" : "jobs";
+  spec.name = object["metadata"].value("name", "");
+  spec.ns = object["metadata"].value("namespace", "default");
+  spec.operation = operation;
+  spec.username = "system:serviceaccount:agents:spawner";
+  spec.object = object;
+  if (old_object != nullptr) spec.old_object = *old_object;
+  return testing::AdmissionReview(spec);
 }
 
 webhook::DecodedReview Decode(const std::string& body, bool bare = false) {

@@ -15,6 +15,7 @@
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/json_util.h"
+#include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
 
@@ -92,44 +93,19 @@ json Example(const std::string& name) {
   return json::parse(ToJson(*(*docs)[0].json));
 }
 
-struct Request {
-  std::string operation = "CREATE";
-  std::string group = "kelos.dev";
-  std::string version = "v1alpha1";
-  std::string kind = "TaskSpawner";
-  std::string resource = "taskspawners";
-  std::string sub_resource;
-  json object;
-  json old_object;
-  bool dry_run = false;
+// A request for this file's kind; tests change what they need.
+struct Request : testing::ReviewSpec {
+  Request() {
+    group = "kelos.dev";
+    version = "v1alpha1";
+    kind = "TaskSpawner";
+    resource = "taskspawners";
+    name = "fix-bugs";
+    groups = {"system:masters", "system:authenticated"};
+  }
 };
 
-// An admission.k8s.io/v1 AdmissionReview as the apiserver sends it.
-std::string ReviewBody(const Request& r) {
-  json request = {
-      {"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
-      {"kind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
-      {"resource", {{"group", r.group}, {"version", r.version}, {"resource", r.resource}}},
-      {"requestKind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
-      {"requestResource", {{"group", r.group}, {"version", r.version}, {"resource", r.resource}}},
-      {"name", "fix-bugs"},
-      {"namespace", "default"},
-      {"operation", r.operation},
-      {"userInfo",
-       {{"username", "kubernetes-admin"}, {"groups", {"system:masters", "system:authenticated"}}}},
-      {"object", r.object},
-      {"oldObject", r.old_object},
-      {"dryRun", r.dry_run},
-  };
-  if (!r.sub_resource.empty()) request["subResource"] = r.sub_resource;
-  const char* options = r.operation == "CREATE"   ? "CreateOptions"
-                        : r.operation == "UPDATE" ? "UpdateOptions"
-                                                  : "DeleteOptions";
-  request["options"] = {{"kind", options}, {"apiVersion", "meta.k8s.io/v1"}};
-  return json{
-      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}}
-      .dump();
-}
+std::string ReviewBody(const Request& r) { return testing::AdmissionReview(r).dump(); }
 
 PolicyConfig ParseConfig(const json& config) {
   rapidjson::Document doc;

@@ -1,0 +1,30 @@
+#include "tests/support/admission_review.h"
+
+namespace backstop::testing {
+
+nlohmann::json AdmissionReview(const ReviewSpec& r) {
+  using nlohmann::json;
+  json gvk = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
+  json gvr = {{"group", r.group}, {"version", r.version}, {"resource", r.resource}};
+  json request = {{"uid", r.uid},
+                  {"kind", gvk},
+                  {"resource", gvr},
+                  {"requestKind", gvk},
+                  {"requestResource", gvr},
+                  {"name", r.name},
+                  {"namespace", r.ns},
+                  {"operation", r.operation},
+                  {"userInfo", {{"username", r.username}, {"groups", r.groups}}},
+                  {"dryRun", r.dry_run}};
+  if (!r.sub_resource.empty()) request["subResource"] = r.sub_resource;
+  if (!r.object.is_null()) request["object"] = r.object;
+  if (!r.old_object.is_null()) request["oldObject"] = r.old_object;
+  const char* options = r.operation == "CREATE"   ? "CreateOptions"
+                        : r.operation == "UPDATE" ? "UpdateOptions"
+                                                  : "DeleteOptions";
+  request["options"] = {{"kind", options}, {"apiVersion", "meta.k8s.io/v1"}};
+  return json{
+      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
+}
+
+}  // namespace backstop::testing

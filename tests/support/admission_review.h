@@ -1,0 +1,31 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace backstop::testing {
+
+// What an apiserver puts in an admission.k8s.io/v1 AdmissionReview request.
+struct ReviewSpec {
+  std::string uid = "705ab4f5-6393-11e8-b7cc-42010a800002";
+  std::string group;
+  std::string version = "v1";
+  std::string kind;
+  std::string resource;
+  std::string sub_resource;
+  std::string name;
+  std::string ns = "default";
+  std::string operation = "CREATE";
+  std::string username = "kubernetes-admin";
+  std::vector<std::string> groups = {"system:authenticated"};
+  nlohmann::json object;      // null: absent
+  nlohmann::json old_object;  // null: absent
+  bool dry_run = false;
+};
+
+// The AdmissionReview the apiserver would send for `spec` (with requestKind,
+// requestResource and the operation's options, as real ones carry).
+nlohmann::json AdmissionReview(const ReviewSpec& spec);
+
+}  // namespace backstop::testing
