@@ -38,7 +38,7 @@ TEST(Cli, HelpAndVersion) {
 TEST(Cli, UnknownFlagFailsClearly) {
   ProcessResult r = RunBackstop(
       {"serve", "--tls-cert", BACKSTOP_BINARY, "--tls-key", BACKSTOP_BINARY, "--no-such-flag"});
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.err + r.out, "--no-such-flag")) << r.err;
 }
 
