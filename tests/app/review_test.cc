@@ -276,7 +276,7 @@ TEST(ReviewCli, StandardInput) {
   ASSERT_TRUE(docs.ok());
   ProcessResult r = RunBackstop({"review", "-f", "-"}, *docs);
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_TRUE(Contains(r.out, "-#1 Config agent/claude: denied by validate (422 Invalid)"))
+  EXPECT_TRUE(Contains(r.out, "-#1 Config agent/coder: denied by validate (422 Invalid)"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "zombieSweeperIntervalSeconds invalid: must be >= 10, got 5"));
   EXPECT_TRUE(Contains(r.out, "1 object: 0 allowed, 1 denied, 0 with warnings")) << r.out;

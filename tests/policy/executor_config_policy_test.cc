@@ -28,11 +28,11 @@ constexpr std::string_view kExecutorConfig = R"(
 apiVersion: agent.benjamin-borbe.de/v1
 kind: Config
 metadata:
-  name: claude
+  name: coder
   namespace: agent
 spec:
-  assignee: claude-agent
-  image: docker.io/bborbe/agent-claude
+  assignee: coder-agent
+  image: docker.io/bborbe/agent-coder
   heartbeat: 30m
   taskTypes: [coding, review]
   resources:
@@ -62,7 +62,7 @@ struct Request : testing::ReviewSpec {
     group = "agent.benjamin-borbe.de";
     kind = "Config";
     resource = "configs";
-    name = "claude";
+    name = "coder";
     ns = "agent";
     username = "system:serviceaccount:argocd:argocd-application-controller";
   }
@@ -302,7 +302,7 @@ TEST(ExecutorConfigPolicy, UpdateRatchetsUnchangedValues) {
   // Stored before the ceiling existed; an unrelated edit (the image) must still pass.
   json old_object = WithSpec("zombieJobTimeoutSeconds", 1209600);
   json object = old_object;
-  object["spec"]["image"] = "docker.io/bborbe/agent-claude-v2";
+  object["spec"]["image"] = "docker.io/bborbe/agent-coder-v2";
   Request r = Create(object);
   r.operation = "UPDATE";
   r.old_object = old_object;

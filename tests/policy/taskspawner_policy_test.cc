@@ -36,11 +36,11 @@ spec:
       labels: [bug]
       state: open
   taskTemplate:
-    type: claude-code
+    type: codex
     credentials:
       type: oauth
       secretRef:
-        name: claude-credentials
+        name: codex-credentials
     workspaceRef:
       name: kelos-repo
     promptTemplate: "Fix issue #{{.Number}}: {{.Title}}"
@@ -61,7 +61,7 @@ spec:
       pollInterval: 2m
   taskTemplate:
     worker:
-      type: claude-code
+      type: codex
       credentials:
         type: api-key
         secretRef:
