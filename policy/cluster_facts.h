@@ -30,6 +30,10 @@ struct ImageObservation {
   std::string message;  // kubelet message as seen
   int64_t count = 0;    // how many times it was seen
   TimePoint last_seen{};
+  // Pods still showing the failure when the snapshot was built. A pod stuck in
+  // ErrImageNeverPull gets no further status updates, so last_seen stays at its first
+  // sighting: an active observation is current evidence whatever its age.
+  int64_t active = 0;
 };
 
 // Immutable snapshot of cluster knowledge handed to policies. Built by the watcher (or

@@ -202,6 +202,11 @@ class FactsView {
   bool complete_counted_ = false;
 };
 
+// An observation counts while a pod still shows it, and for the TTL after its last sighting.
+bool Current(const ImageObservation& obs, std::chrono::seconds ttl, TimePoint now) {
+  return obs.active > 0 || obs.last_seen + ttl >= now;
+}
+
 // What the facts say about one image on the eligible nodes.
 struct Presence {
   size_t eligible = 0;      // eligible nodes known to the facts
@@ -226,7 +231,7 @@ Presence Assess(FactsView& view, const EligibleNodes& eligible,
       auto it = facts.absent_on_node.find(key);
       if (it == facts.absent_on_node.end()) continue;
       for (const ImageObservation& obs : it->second) {
-        if (obs.last_seen + ttl < context.now) continue;  // expired
+        if (!Current(obs, ttl, context.now)) continue;
         auto node = view.NodeIndex(obs.node);
         if (!node) continue;  // a node that is gone
         auto dup =
@@ -284,6 +289,7 @@ std::string ObservedText(const std::vector<const ImageObservation*>& observed, T
   const ImageObservation& newest = *observed.front();
   std::string text = (newest.reason.empty() ? std::string("ErrImageNeverPull") : newest.reason) +
                      " on " + newest.node + " " + Ago(now, newest.last_seen);
+  if (newest.active > 0) text += " (still failing)";
   if (observed.size() > 1) text += " and on " + std::to_string(observed.size() - 1) + " more";
   return text;
 }
@@ -373,7 +379,7 @@ void CheckRegistry(const ImageUse& use, const std::vector<std::string>& keys,
   for (const auto& key : keys) {
     auto it = context.facts.missing_from_registry.find(key);
     if (it == context.facts.missing_from_registry.end()) continue;
-    if (it->second.last_seen + ttl < context.now) continue;
+    if (!Current(it->second, ttl, context.now)) continue;
     if (obs == nullptr || obs->last_seen < it->second.last_seen) obs = &it->second;
   }
   if (obs == nullptr) return;

@@ -175,7 +175,12 @@ void Knowledge::ReleaseFailureLocked(const FailKey& key, TimePoint now) {
     if (n != it->second.end()) obs = &n->second;
   }
   if (obs == nullptr || obs->active <= 0) return;
-  if (--obs->active == 0) obs->inactive_since = now;
+  if (--obs->active == 0) {
+    // The last moment a pod showed it: the TTL runs from here, in the policies too.
+    obs->inactive_since = now;
+    obs->last_seen = std::max(obs->last_seen, now);
+  }
+  dirty_ = true;  // the snapshot carries the active count
 }
 
 void Knowledge::SetPodLocked(const Value& pod, TimePoint now, std::vector<Fired>* fired) {
@@ -430,6 +435,7 @@ policy::ClusterFactsPtr Knowledge::BuildLocked(TimePoint now) {
     io.message = o.message;
     io.count = o.count;
     io.last_seen = o.last_seen;
+    io.active = o.active;
     return io;
   };
   for (const auto& [image, per_node] : absent_) {

@@ -33,6 +33,9 @@ struct GoldenCase {
   int exit_code;                  // 1 when something is denied
 };
 
+// Shown by gtest in place of the struct's bytes.
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
+
 // The examples by name (not the folder), so that a new example does not change old cases.
 std::vector<std::string> Examples(std::vector<std::string> extra) {
   for (const char* name :

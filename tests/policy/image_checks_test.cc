@@ -359,6 +359,15 @@ TEST_F(ImageChecksTest, ExpiredObservationsAreIgnored) {
   ASSERT_FALSE(d.allowed);
   EXPECT_THAT(d.message, HasSubstr("ErrImageNeverPull on minikube 11m ago; 1 of 1 eligible "
                                    "(nodeName) nodes lack it."));
+
+  // Past the TTL but a pod still shows the failure (it gets no new status updates while
+  // stuck): the observation is current evidence and still denies.
+  config_.images.observation_ttl_seconds = 600;
+  facts_.absent_on_node[Key(kOptio)][0].last_seen = now_ - 2h;
+  facts_.absent_on_node[Key(kOptio)][0].active = 1;
+  d = CheckPodSpecImages((*pod)["spec"], "spec", context);
+  ASSERT_FALSE(d.allowed);
+  EXPECT_THAT(d.message, HasSubstr("ErrImageNeverPull on minikube 2h ago"));
 }
 
 TEST_F(ImageChecksTest, EnforcementWarnAndDryrun) {
@@ -487,6 +496,9 @@ TEST_F(ImageChecksTest, MissingFromRegistryWarnsForPullingPolicies) {
   // Expired: ignored.
   facts_.missing_from_registry[Key("optio-node:v9")].last_seen = now_ - 20min;
   EXPECT_TRUE(Check().allowed);
+  // Unless a pod still shows it.
+  facts_.missing_from_registry[Key("optio-node:v9")].active = 2;
+  EXPECT_FALSE(Check().allowed);
 }
 
 TEST_F(ImageChecksTest, MissingFromRegistryButOnAnEligibleNodeIsFine) {

@@ -253,13 +253,17 @@ TEST(Knowledge, ObservationExpiresAfterTtlOnceNoPodShowsIt) {
   // Still failing long after the TTL: still known.
   h.now += seconds(3600);
   EXPECT_EQ(h.knowledge.Publish(h.now), nullptr);  // nothing changed
-  EXPECT_EQ(h.store.Current()->absent_on_node.count(image), 1u);
+  ASSERT_EQ(h.store.Current()->absent_on_node.count(image), 1u);
+  EXPECT_EQ(h.store.Current()->absent_on_node.at(image)[0].active, 1);
 
   // The pod goes away; the observation lives on for the TTL, then expires.
   h.knowledge.Apply("pods", WatchEventType::kDeleted, *pod);
   const TimePoint deleted = h.now;
-  h.knowledge.Publish(h.now);
-  EXPECT_EQ(h.store.Current()->absent_on_node.count(image), 1u);
+  ASSERT_NE(h.knowledge.Publish(h.now), nullptr);  // no pod shows it any more: a change
+  ASSERT_EQ(h.store.Current()->absent_on_node.count(image), 1u);
+  const policy::ImageObservation& gone = h.store.Current()->absent_on_node.at(image)[0];
+  EXPECT_EQ(gone.active, 0);
+  EXPECT_EQ(gone.last_seen, deleted);  // the policies' TTL runs from the last sighting
   h.now = deleted + seconds(599);
   EXPECT_EQ(h.knowledge.Publish(h.now), nullptr);
   EXPECT_EQ(h.store.Current()->absent_on_node.count(image), 1u);
