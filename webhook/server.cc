@@ -7,6 +7,7 @@
 
 #include "obs/log.h"
 #include "webhook/codec.h"
+#include "webhook/keep_alive.h"
 #include "webhook/task_queue.h"
 
 namespace backstop::webhook {
@@ -222,7 +223,8 @@ void Server::Run() {
   serving_.store(true);
   obs::Log(obs::LogLevel::kInfo, "serving",
            {{"address", options_.host + ":" + std::to_string(port_)},
-            {"clientCA", options_.client_ca_file.empty() ? "off" : options_.client_ca_file}});
+            {"clientCA", options_.client_ca_file.empty() ? "off" : options_.client_ca_file},
+            {"keepAliveWait", KeepAliveWaitReplaced() ? "poll" : "cpp-httplib"}});
   http_->listen_after_bind();
   serving_.store(false);
   queue_ = nullptr;
