@@ -6,14 +6,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 namespace backstop::obs {
 
 // A Prometheus metrics registry rendering the text exposition format (version 0.0.4).
-// Families are created once at start; samples are updated lock-free (atomics) except the
-// first use of a new label combination, which takes the family's mutex.
+// Families are created once at start; samples are updated lock-free (atomics). Finding a
+// sample takes the family's lock shared; only the first use of a new label combination
+// takes it exclusively.
 
 class Counter {
  public:
@@ -66,7 +68,12 @@ class Family {
 
   // The sample for these label values (in label_names order), created on first use.
   T& With(const std::vector<std::string>& values) {
-    std::lock_guard<std::mutex> lock(mu_);
+    {
+      std::shared_lock<std::shared_mutex> read(mu_);  // the common case: it exists
+      auto it = samples_.find(values);
+      if (it != samples_.end()) return *it->second;
+    }
+    std::lock_guard<std::shared_mutex> write(mu_);
     auto& slot = samples_[values];
     if (!slot) slot = make_();
     return *slot;
@@ -74,7 +81,7 @@ class Family {
 
   template <typename F>
   void ForEach(F&& f) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_lock<std::shared_mutex> lock(mu_);
     for (const auto& [labels, sample] : samples_) f(labels, *sample);
   }
 
@@ -87,7 +94,7 @@ class Family {
   std::string help_;
   std::vector<std::string> label_names_;
   std::function<std::unique_ptr<T>()> make_;
-  mutable std::mutex mu_;  // guards samples_ (the map, not the samples' values)
+  mutable std::shared_mutex mu_;  // guards samples_ (the map, not the samples' values)
   std::map<std::vector<std::string>, std::unique_ptr<T>> samples_;
 };
 

@@ -145,8 +145,7 @@ thread_local bool t_counted_request = false;
 
 void Server::InstallRoutes() {
   http_->set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
-    std::lock_guard<std::mutex> lock(busy_mu_);
-    ++busy_;
+    busy_.fetch_add(1, std::memory_order_relaxed);
     t_counted_request = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -154,8 +153,10 @@ void Server::InstallRoutes() {
   http_->set_logger([this](const httplib::Request&, const httplib::Response&) {
     if (!t_counted_request) return;
     t_counted_request = false;
-    std::lock_guard<std::mutex> lock(busy_mu_);
-    if (--busy_ == 0) busy_cv_.notify_all();
+    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(busy_mu_);
+      busy_cv_.notify_all();
+    }
   });
   auto admission = [this](Endpoint endpoint) {
     return [this, endpoint](const httplib::Request& req, httplib::Response& res) {
@@ -238,7 +239,7 @@ void Server::Stop() {
   http_->stop();
   {
     std::unique_lock<std::mutex> lock(busy_mu_);
-    busy_cv_.wait(lock, [this] { return busy_ == 0; });
+    busy_cv_.wait(lock, [this] { return busy_.load(std::memory_order_acquire) == 0; });
   }
   size_t closed = connections_tracker_.CloseAllReads();
   if (closed > 0) {

@@ -95,9 +95,11 @@ class Server {
 
   // Requests between routing and their answer being written (cpp-httplib's pre-routing
   // handler and logger run on the request's thread around the whole exchange).
-  std::mutex busy_mu_;  // guards busy_
+  // Counted without a lock on the request path; the mutex only pairs the last decrement's
+  // notify with Stop()'s wait so that the wake-up cannot be lost.
+  std::atomic<int> busy_{0};
+  std::mutex busy_mu_;
   std::condition_variable busy_cv_;
-  int busy_ = 0;
 
   std::mutex reload_mu_;  // guards stop_reload_ (with reload_cv_)
   std::condition_variable reload_cv_;
