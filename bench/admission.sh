@@ -27,8 +27,11 @@ bin="$root/build/backstop"
 work=$(mktemp -d /tmp/backstop-bench.XXXXXX)
 pids=()
 cleanup() {
+  # nginx removes its pid file as it exits: read it before anything is killed.
+  local npid
+  npid=$(cat "$work/nginx.pid" 2>/dev/null || true)
+  [ -n "$npid" ] && kill "$npid" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
