@@ -7,8 +7,8 @@ namespace backstop::policy {
 
 const rapidjson::Value* Member(const rapidjson::Value* v, std::string_view key) {
   if (v == nullptr || !v->IsObject()) return nullptr;
-  auto it = v->FindMember(
-      rapidjson::Value(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+  auto it = v->FindMember(rapidjson::Value(
+      rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
   if (it == v->MemberEnd()) return nullptr;
   return &it->value;
 }
@@ -25,6 +25,11 @@ const rapidjson::Value* Find(const rapidjson::Value* v,
 std::optional<std::string_view> AsString(const rapidjson::Value* v) {
   if (v == nullptr || !v->IsString()) return std::nullopt;
   return std::string_view(v->GetString(), v->GetStringLength());
+}
+
+std::string StringOrEmpty(const rapidjson::Value* v) {
+  auto s = AsString(v);
+  return s ? std::string(*s) : std::string();
 }
 
 std::string_view TypeName(const rapidjson::Value& v) {

@@ -12,10 +12,13 @@ namespace backstop::policy {
 // Member `key` of an object, or null when `v` is not an object or has no such member.
 const rapidjson::Value* Member(const rapidjson::Value* v, std::string_view key);
 // Walks nested object members; null as soon as one step is missing.
-const rapidjson::Value* Find(const rapidjson::Value* v, std::initializer_list<std::string_view> path);
+const rapidjson::Value* Find(const rapidjson::Value* v,
+                             std::initializer_list<std::string_view> path);
 
 // The string value of `v`, or nullopt when `v` is null or not a string.
 std::optional<std::string_view> AsString(const rapidjson::Value* v);
+// The string value of `v` copied, or "" when `v` is null or not a string.
+std::string StringOrEmpty(const rapidjson::Value* v);
 
 // JSON type name as Kubernetes error messages use it: string, integer, number, boolean,
 // object, array, null.

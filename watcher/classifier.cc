@@ -11,12 +11,8 @@ namespace {
 using policy::AsString;
 using policy::Find;
 using policy::Member;
+using policy::StringOrEmpty;
 using rapidjson::Value;
-
-std::string Str(const Value* v) {
-  auto s = AsString(v);
-  return s ? std::string(*s) : std::string();
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -98,24 +94,24 @@ void ClassifyContainers(const Value& pod, const char* spec_key, const char* stat
   for (const Value& cs : statuses->GetArray()) {
     if (!cs.IsObject()) continue;
     Finding base;
-    base.container = Str(Member(&cs, "name"));
+    base.container = StringOrEmpty(Member(&cs, "name"));
     base.kind = kind;
     base.node = out->node;
     if (specs != nullptr && specs->IsArray()) {
       for (const Value& spec : specs->GetArray()) {
         if (AsString(Member(&spec, "name")) == std::string_view(base.container)) {
-          base.image = Str(Member(&spec, "image"));
+          base.image = StringOrEmpty(Member(&spec, "image"));
           break;
         }
       }
     }
-    if (base.image.empty()) base.image = Str(Member(&cs, "image"));
+    if (base.image.empty()) base.image = StringOrEmpty(Member(&cs, "image"));
 
     const Value* state = Member(&cs, "state");
     if (const Value* waiting = Member(state, "waiting"); waiting != nullptr) {
-      const std::string r = Str(Member(waiting, "reason"));
+      const std::string r = StringOrEmpty(Member(waiting, "reason"));
       Finding f = base;
-      f.message = Str(Member(waiting, "message"));
+      f.message = StringOrEmpty(Member(waiting, "message"));
       f.since = NotReadySince(pod, kind);
       bool report = false;
       for (const WaitingRule& rule : kWaitingRules) {
@@ -147,7 +143,7 @@ void ClassifyContainers(const Value& pod, const char* spec_key, const char* stat
           Finding oom = base;
           oom.reason = reason::kOOMKilled;
           oom.terminal = false;
-          oom.message = Str(Member(last, "message"));
+          oom.message = StringOrEmpty(Member(last, "message"));
           oom.since = TimeOf(Member(last, "finishedAt"));
           out->findings.push_back(std::move(f));
           out->findings.push_back(std::move(oom));
@@ -156,7 +152,7 @@ void ClassifyContainers(const Value& pod, const char* spec_key, const char* stat
       }
       if (report) out->findings.push_back(std::move(f));
     } else if (const Value* term = Member(state, "terminated"); term != nullptr) {
-      const std::string r = Str(Member(term, "reason"));
+      const std::string r = StringOrEmpty(Member(term, "reason"));
       const Value* code = Member(term, "exitCode");
       const int64_t exit_code = (code != nullptr && code->IsInt64()) ? code->GetInt64() : 0;
       Finding f = base;
@@ -164,7 +160,7 @@ void ClassifyContainers(const Value& pod, const char* spec_key, const char* stat
       f.terminal = pod_failed;
       if (r == reason::kOOMKilled) {
         f.reason = r;
-        f.message = Str(Member(term, "message"));
+        f.message = StringOrEmpty(Member(term, "message"));
         if (f.message.empty()) f.message = "exit code " + std::to_string(exit_code);
         out->findings.push_back(std::move(f));
       } else if (exit_code != 0 && !pod_level_terminal) {
@@ -172,7 +168,7 @@ void ClassifyContainers(const Value& pod, const char* spec_key, const char* stat
         f.reason = reason::kNonZeroExit;
         f.message = "exit code " + std::to_string(exit_code);
         if (!r.empty()) f.message += " (" + r + ")";
-        std::string detail = Str(Member(term, "message"));
+        std::string detail = StringOrEmpty(Member(term, "message"));
         if (!detail.empty()) f.message += ": " + detail;
         out->findings.push_back(std::move(f));
       }
@@ -306,14 +302,14 @@ std::optional<TimePoint> ParseTimestamp(std::string_view s) {
 
 PodClassification ClassifyPod(const Value& pod, TimePoint now, const ClassifyOptions& options) {
   PodClassification out;
-  const std::string ns = Str(Find(&pod, {"metadata", "namespace"}));
-  const std::string name = Str(Find(&pod, {"metadata", "name"}));
+  const std::string ns = StringOrEmpty(Find(&pod, {"metadata", "namespace"}));
+  const std::string name = StringOrEmpty(Find(&pod, {"metadata", "name"}));
   out.namespace_name = ns.empty() ? name : ns + "/" + name;
-  out.uid = Str(Find(&pod, {"metadata", "uid"}));
-  out.node = Str(Find(&pod, {"spec", "nodeName"}));
-  out.phase = Str(Find(&pod, {"status", "phase"}));
+  out.uid = StringOrEmpty(Find(&pod, {"metadata", "uid"}));
+  out.node = StringOrEmpty(Find(&pod, {"spec", "nodeName"}));
+  out.phase = StringOrEmpty(Find(&pod, {"status", "phase"}));
 
-  const std::string pod_reason = Str(Find(&pod, {"status", "reason"}));
+  const std::string pod_reason = StringOrEmpty(Find(&pod, {"status", "reason"}));
   const bool pod_failed = out.phase == "Failed";
   const bool pod_level_terminal =
       pod_reason == reason::kEvicted || pod_reason == reason::kDeadlineExceeded;
@@ -322,7 +318,7 @@ PodClassification ClassifyPod(const Value& pod, TimePoint now, const ClassifyOpt
     f.reason = pod_reason;
     f.terminal = true;
     f.node = out.node;
-    f.message = Str(Find(&pod, {"status", "message"}));
+    f.message = StringOrEmpty(Find(&pod, {"status", "message"}));
     f.since = NotReadySince(pod, ContainerKind::kRegular);
     out.findings.push_back(std::move(f));
   }
@@ -336,7 +332,7 @@ PodClassification ClassifyPod(const Value& pod, TimePoint now, const ClassifyOpt
     Finding f;
     f.reason = reason::kUnschedulable;
     f.terminal = false;
-    f.message = Str(Member(scheduled, "message"));
+    f.message = StringOrEmpty(Member(scheduled, "message"));
     f.since = since;
     if (now >= due) {
       out.findings.push_back(std::move(f));
@@ -362,12 +358,12 @@ std::vector<Finding> ClassifyJob(const Value& job) {
     if (AsString(Member(&c, "type")) != "Failed" || AsString(Member(&c, "status")) != "True") {
       continue;
     }
-    const std::string r = Str(Member(&c, "reason"));
+    const std::string r = StringOrEmpty(Member(&c, "reason"));
     if (r != reason::kDeadlineExceeded && r != reason::kBackoffLimitExceeded) continue;
     Finding f;
     f.reason = r;
     f.terminal = true;
-    f.message = Str(Member(&c, "message"));
+    f.message = StringOrEmpty(Member(&c, "message"));
     f.since = TimeOf(Member(&c, "lastTransitionTime"));
     out.push_back(std::move(f));
   }

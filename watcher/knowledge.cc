@@ -13,17 +13,13 @@ namespace {
 using policy::AsString;
 using policy::Find;
 using policy::Member;
+using policy::StringOrEmpty;
 using policy::TimePoint;
 using rapidjson::Value;
 
-std::string Str(const Value* v) {
-  auto s = AsString(v);
-  return s ? std::string(*s) : std::string();
-}
-
 std::string PodKey(const Value& pod) {
-  const std::string ns = Str(Find(&pod, {"metadata", "namespace"}));
-  const std::string name = Str(Find(&pod, {"metadata", "name"}));
+  const std::string ns = StringOrEmpty(Find(&pod, {"metadata", "namespace"}));
+  const std::string name = StringOrEmpty(Find(&pod, {"metadata", "name"}));
   if (name.empty()) return {};
   return ns.empty() ? name : ns + "/" + name;
 }
@@ -90,7 +86,7 @@ TimePoint Knowledge::EvidenceTime(const Finding& f, TimePoint now) const {
 // ---- nodes ----
 
 void Knowledge::SetNodeLocked(const Value& node) {
-  const std::string name = Str(Find(&node, {"metadata", "name"}));
+  const std::string name = StringOrEmpty(Find(&node, {"metadata", "name"}));
   if (name.empty()) return;
   NodeState next;
   if (const Value* labels = Find(&node, {"metadata", "labels"}); labels && labels->IsObject()) {
@@ -295,7 +291,7 @@ void Knowledge::Replace(std::string_view resource, const std::vector<const Value
       std::unordered_set<std::string> names;
       for (const Value* item : items) {
         if (item == nullptr) continue;
-        names.insert(Str(Find(item, {"metadata", "name"})));
+        names.insert(StringOrEmpty(Find(item, {"metadata", "name"})));
         SetNodeLocked(*item);
       }
       std::vector<std::string> gone;
@@ -330,7 +326,7 @@ void Knowledge::Apply(std::string_view resource, WatchEventType type, const Valu
     std::lock_guard<std::mutex> lock(mu_);
     if (resource == "nodes") {
       if (type == WatchEventType::kDeleted) {
-        RemoveNodeLocked(Str(Find(&object, {"metadata", "name"})));
+        RemoveNodeLocked(StringOrEmpty(Find(&object, {"metadata", "name"})));
       } else {
         SetNodeLocked(object);
       }

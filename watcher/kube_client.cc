@@ -215,73 +215,72 @@ httplib::Headers MakeHeaders(const std::string& token, const std::string& user_a
 
 }  // namespace
 
-Result<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max_body_bytes) {
-  auto client = MakeClient(options_.request_timeout);
+Result<bool> KubeClient::GetChunked(const std::string& path_and_query,
+                                    std::chrono::seconds read_timeout,
+                                    const std::function<bool(int, std::string_view)>& on_chunk,
+                                    HttpResult* out) {
+  auto client = MakeClient(read_timeout);
   if (!client) return client.error();
   if (!Register(client->get())) return Error{"cancelled"};
-  HttpResult out;
-  bool too_large = false;
+  bool stopped = false;
   auto res = (*client)->Get(
       conn_.base_path + path_and_query, MakeHeaders(token_->Get(), options_.user_agent),
       [&](const httplib::Response& r) {
-        out.status = r.status;
+        out->status = r.status;
         return true;
       },
       [&](const char* data, size_t len) {
-        if (out.body.size() + len > max_body_bytes) {
+        if (on_chunk(out->status, std::string_view(data, len))) return true;
+        stopped = true;
+        return false;
+      });
+  Unregister(client->get());
+  if (cancelled()) return Error{"cancelled"};
+  if (stopped) return false;  // the caller knows why it stopped
+  if (!res) return Error{httplib::to_string(res.error())};
+  out->status = res->status;
+  if (out->status == 401) token_->Invalidate();
+  return true;
+}
+
+Result<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max_body_bytes) {
+  HttpResult out;
+  bool too_large = false;
+  auto done = GetChunked(
+      path_and_query, options_.request_timeout,
+      [&](int, std::string_view data) {
+        if (out.body.size() + data.size() > max_body_bytes) {
           too_large = true;
           return false;
         }
-        out.body.append(data, len);
+        out.body.append(data);
         return true;
-      });
-  Unregister(client->get());
+      },
+      &out);
   if (too_large) {
     return Error{"response larger than " + std::to_string(max_body_bytes) + " bytes"};
   }
-  if (cancelled()) return Error{"cancelled"};
-  if (!res) return Error{httplib::to_string(res.error())};
-  out.status = res->status;
-  if (out.status == 401) token_->Invalidate();
+  if (!done) return done.error();
   return out;
 }
 
 Result<HttpResult> KubeClient::Stream(const std::string& path_and_query,
                                       std::chrono::seconds idle_timeout,
                                       const std::function<bool(std::string_view)>& on_data) {
-  auto client = MakeClient(idle_timeout);
-  if (!client) return client.error();
-  if (!Register(client->get())) return Error{"cancelled"};
   HttpResult out;
-  bool consumer_stopped = false;
-  auto res = (*client)->Get(
-      conn_.base_path + path_and_query, MakeHeaders(token_->Get(), options_.user_agent),
-      [&](const httplib::Response& r) {
-        out.status = r.status;
+  auto done = GetChunked(
+      path_and_query, idle_timeout,
+      [&](int status, std::string_view data) {
+        if (Is2xx(status)) return on_data(data);
+        if (out.body.size() < kErrorBodyCap) {
+          out.body.append(data.substr(0, kErrorBodyCap - out.body.size()));
+        }
         return true;
       },
-      [&](const char* data, size_t len) {
-        if (Is2xx(out.status)) {
-          if (!on_data(std::string_view(data, len))) {
-            consumer_stopped = true;
-            return false;
-          }
-          return true;
-        }
-        if (out.body.size() < kErrorBodyCap) {
-          out.body.append(data, std::min(len, kErrorBodyCap - out.body.size()));
-        }
-        return true;
-      });
-  Unregister(client->get());
-  if (cancelled()) return Error{"cancelled"};
-  if (consumer_stopped) return out;  // the caller knows why it stopped
-  if (!res) {
-    // A stream that was accepted and then broke: report the transport error.
-    return Error{httplib::to_string(res.error())};
-  }
-  out.status = res->status;
-  if (out.status == 401) token_->Invalidate();
+      &out);
+  // A stream that was accepted and then broke reports the transport error; one the
+  // consumer stopped returns what it had.
+  if (!done) return done.error();
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
@@ -32,27 +33,6 @@ using testing::SourceDir;
 using testing::TempDir;
 
 std::string Script() { return (SourceDir() / "certs" / "gen-certs.sh").string(); }
-
-// Standard base64 decoding that skips whitespace (as Go's decoder, and so the apiserver, does).
-std::string DecodeBase64(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned int acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    const size_t v = kAlphabet.find(c);
-    if (v == std::string::npos) return "<invalid base64>";
-    acc = (acc << 6) | static_cast<unsigned int>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
-  }
-  return out;
-}
 
 class CertsScriptTest : public ::testing::Test {
  protected:
@@ -206,7 +186,7 @@ TEST_F(CertsScriptTest, PrintsTheCaBundleAsOneBase64Line) {
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "exactly one line";
   const std::string ca = ReadFileToString((out_ / "ca.crt").string());
   EXPECT_NE(ca.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
-  EXPECT_EQ(DecodeBase64(r.out), ca);
+  EXPECT_EQ(testing::DecodeBase64(r.out), ca);
 
   // The bundle of an existing directory, without generating anything.
   ProcessResult only = Gen("--ca-bundle-only");

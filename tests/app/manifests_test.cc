@@ -24,6 +24,7 @@
 
 #include "app/documents.h"
 #include "policy/config.h"
+#include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
@@ -42,7 +43,7 @@ using testing::SourceDir;
 using testing::TempDir;
 
 // ---------------------------------------------------------------------------------------
-// Small helpers: commands, JSON access, base64.
+// Small helpers: commands, JSON access.
 
 const Value* Member(const Value* v, const char* key) {
   if (v == nullptr || !v->IsObject()) return nullptr;
@@ -85,27 +86,6 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
 std::string Kind(const Value& doc) { return Str(Member(&doc, "kind")); }
 std::string Name(const Value& doc) { return Str(At(&doc, {"metadata", "name"})); }
 std::string Namespace(const Value& doc) { return Str(At(&doc, {"metadata", "namespace"})); }
-
-// Standard base64 that skips line breaks, as the apiserver's decoder does for caBundle.
-std::string DecodeBase64(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned int acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    const size_t v = kAlphabet.find(c);
-    if (v == std::string::npos) return "<invalid base64>";
-    acc = (acc << 6) | static_cast<unsigned int>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------
 // Rendering every overlay once per test program.
@@ -591,10 +571,10 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       for (const char* key : {"tls.crt", "tls.key", "ca.crt"})
         EXPECT_NE(At(secret, {"data", key}), nullptr) << key;
       ASSERT_FALSE(r.ca_pem.empty());
-      EXPECT_EQ(DecodeBase64(Str(At(secret, {"data", "ca.crt"}))), r.ca_pem);
+      EXPECT_EQ(testing::DecodeBase64(Str(At(secret, {"data", "ca.crt"}))), r.ca_pem);
       for (const auto& [kind, hook] : r.Webhooks()) {
         SCOPED_TRACE(Str(Member(hook, "name")));
-        EXPECT_EQ(DecodeBase64(Str(At(hook, {"clientConfig", "caBundle"}))), r.ca_pem)
+        EXPECT_EQ(testing::DecodeBase64(Str(At(hook, {"clientConfig", "caBundle"}))), r.ca_pem)
             << "caBundle must be the CA that signed the serving certificate";
       }
     } else if (r.overlay == "cert-manager") {

@@ -14,6 +14,7 @@
 
 #include "app/documents.h"
 #include "policy/json_util.h"
+#include "tests/support/base64.h"
 #include "tests/support/fake_apiserver.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
@@ -27,24 +28,6 @@ using namespace backstop::testing;  // NOLINT
 using nlohmann::json;
 
 constexpr const char* kNodes = "nodes/miq-openshift_nodelist_9nodes_images.json";
-
-std::string Base64(const std::string& in) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0;
-  int bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out += a[(val >> bits) & 0x3F];
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out += a[((val << 8) >> (bits + 8)) & 0x3F];
-  while (out.size() % 4) out += '=';
-  return out;
-}
 
 json FixtureJson(const std::string& relative) {
   return json::parse(policy::ToJson(*LoadFixtureJson(relative)));
@@ -105,7 +88,7 @@ class PodAdmissionE2E : public ::testing::Test {
     std::string kubeconfig =
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
         "    server: " +
-        api_.url() + "\n    certificate-authority-data: " + Base64(api_.ca_pem()) +
+        api_.url() + "\n    certificate-authority-data: " + EncodeBase64(api_.ca_pem()) +
         "\nusers:\n- name: u\n  user:\n    token: e2e-token\ncontexts:\n"
         "- name: c\n  context:\n    cluster: fake\n    user: u\n"
         "current-context: c\n";

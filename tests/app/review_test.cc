@@ -14,6 +14,7 @@
 #include "app/documents.h"
 #include "obs/metrics.h"
 #include "policy/json_util.h"
+#include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
@@ -276,8 +277,7 @@ TEST(ReviewCli, StandardInput) {
   ASSERT_TRUE(docs.ok());
   ProcessResult r = RunBackstop({"review", "-f", "-"}, *docs);
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_TRUE(Contains(r.out, "-#1 Config agent/coder: denied by validate (422 Invalid)"))
-      << r.out;
+  EXPECT_TRUE(Contains(r.out, "-#1 Config agent/coder: denied by validate (422 Invalid)")) << r.out;
   EXPECT_TRUE(Contains(r.out, "zombieSweeperIntervalSeconds invalid: must be >= 10, got 5"));
   EXPECT_TRUE(Contains(r.out, "1 object: 0 allowed, 1 denied, 0 with warnings")) << r.out;
 }
@@ -408,25 +408,6 @@ class ServedPolicy {
   int port_ = 0;
 };
 
-std::string Base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int value = 0;
-  int bits = -8;
-  for (char c : in) {
-    size_t pos = kAlphabet.find(c);
-    if (pos == std::string::npos) continue;  // padding
-    value = (value << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
 // What the apiserver would conclude from the server's two answers.
 json ServerVerdict(ServedPolicy& server, const ReviewInput& input) {
   json body = json::parse(input.review);
@@ -451,7 +432,7 @@ json ServerVerdict(ServedPolicy& server, const ReviewInput& input) {
   if (!take(mutate, "mutate")) return verdict;
   if (mutate.contains("patch")) {
     EXPECT_EQ(mutate["patchType"], "JSONPatch");
-    verdict["patch"] = json::parse(Base64Decode(mutate["patch"]));
+    verdict["patch"] = json::parse(testing::DecodeBase64(mutate["patch"].get<std::string>()));
     verdict["mutated"] = body["request"]["object"].patch(verdict["patch"]);
     body["request"]["object"] = verdict["mutated"];
   }

@@ -68,8 +68,6 @@ struct Request : testing::ReviewSpec {
   }
 };
 
-std::string ReviewBody(const Request& r) { return testing::AdmissionReview(r).dump(); }
-
 Result<PolicyConfig> ParseConfigYaml(std::string_view yaml) {
   rapidjson::Document doc;
   doc.Parse(FromYaml(yaml).dump().c_str());
@@ -86,15 +84,7 @@ PolicyConfig ConfigOrDefaults(std::string_view yaml) {
 }
 
 Decision Answer(const Request& r, const PolicyConfig& config = PolicyConfig{}) {
-  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(ReviewBody(r));
-  if (const auto* error = std::get_if<webhook::DecodeError>(&decoded)) {
-    ADD_FAILURE() << "decode: " << error->message;
-    return Decision::Errored(400, error->message);
-  }
-  const auto& review = std::get<webhook::DecodedReview>(decoded);
-  ClusterFacts facts;
-  PolicyContext context{config, facts, TimePoint{}, TimePoint{}};
-  return Validate(review.request, context);
+  return testing::ValidateAsServed(r, config);
 }
 
 Request Create(json object) {

@@ -105,8 +105,6 @@ struct Request : testing::ReviewSpec {
   }
 };
 
-std::string ReviewBody(const Request& r) { return testing::AdmissionReview(r).dump(); }
-
 PolicyConfig ParseConfig(const json& config) {
   rapidjson::Document doc;
   doc.Parse(config.dump().c_str());
@@ -119,15 +117,7 @@ PolicyConfig ParseConfig(const json& config) {
 }
 
 Decision Answer(const Request& r, const PolicyConfig& config = PolicyConfig{}) {
-  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(ReviewBody(r));
-  if (const auto* error = std::get_if<webhook::DecodeError>(&decoded)) {
-    ADD_FAILURE() << "decode: " << error->message;
-    return Decision::Errored(400, error->message);
-  }
-  const auto& review = std::get<webhook::DecodedReview>(decoded);
-  ClusterFacts facts;
-  PolicyContext context{config, facts, TimePoint{}, TimePoint{}};
-  return Validate(review.request, context);
+  return testing::ValidateAsServed(r, config);
 }
 
 Request Create(json object) {

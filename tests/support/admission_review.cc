@@ -1,5 +1,13 @@
 #include "tests/support/admission_review.h"
 
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "policy/cluster_facts.h"
+#include "policy/engine.h"
+#include "webhook/codec.h"
+
 namespace backstop::testing {
 
 nlohmann::json AdmissionReview(const ReviewSpec& r) {
@@ -25,6 +33,18 @@ nlohmann::json AdmissionReview(const ReviewSpec& r) {
   request["options"] = {{"kind", options}, {"apiVersion", "meta.k8s.io/v1"}};
   return json{
       {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
+}
+
+policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyConfig& config) {
+  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(AdmissionReview(spec).dump());
+  if (const auto* error = std::get_if<webhook::DecodeError>(&decoded)) {
+    ADD_FAILURE() << "decode: " << error->message;
+    return policy::Decision::Errored(400, error->message);
+  }
+  const auto& review = std::get<webhook::DecodedReview>(decoded);
+  policy::ClusterFacts facts;
+  policy::PolicyContext context{config, facts, policy::TimePoint{}, policy::TimePoint{}};
+  return policy::Validate(review.request, context);
 }
 
 }  // namespace backstop::testing

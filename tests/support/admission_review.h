@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "policy/config.h"
+#include "policy/decision.h"
+
 namespace backstop::testing {
 
 // What an apiserver puts in an admission.k8s.io/v1 AdmissionReview request.
@@ -27,5 +30,10 @@ struct ReviewSpec {
 // The AdmissionReview the apiserver would send for `spec` (with requestKind,
 // requestResource and the operation's options, as real ones carry).
 nlohmann::json AdmissionReview(const ReviewSpec& spec);
+
+// The validating answer to that review as the server decides it: encoded, decoded by the
+// webhook codec, then validated against `config` with no cluster knowledge. A decode
+// failure is a test failure (and answered as the server would, 400).
+policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyConfig& config);
 
 }  // namespace backstop::testing

@@ -1,5 +1,7 @@
 #include "tests/support/fixtures.h"
 
+#include <rapidjson/pointer.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -59,5 +61,17 @@ std::vector<std::filesystem::path> FixtureFiles(const std::string& folder,
 }
 
 std::filesystem::path SourceDir() { return BACKSTOP_SOURCE_DIR; }
+
+void SetString(rapidjson::Document& doc, const std::string& pointer, std::string_view value) {
+  rapidjson::Pointer(pointer.c_str()).Set(doc, std::string(value));
+}
+
+void SetWaiting(rapidjson::Document& doc, const std::string& status, std::string_view why,
+                std::string_view message) {
+  rapidjson::Value state(rapidjson::kObjectType);
+  rapidjson::Pointer((status + "/state").c_str()).Set(doc, state);
+  SetString(doc, status + "/state/waiting/reason", why);
+  SetString(doc, status + "/state/waiting/message", message);
+}
 
 }  // namespace backstop::testing

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backstop::testing {
@@ -22,6 +23,12 @@ std::unique_ptr<rapidjson::Document> LoadFixtureJson(const std::string& relative
 // Every file of a fixture folder whose name ends with one of `suffixes`.
 std::vector<std::filesystem::path> FixtureFiles(const std::string& folder,
                                                 const std::vector<std::string>& suffixes);
+
+// Edits of a fixture: the string at a JSON Pointer, and a container status (pointer to
+// it) set to waiting with kubelet's reason and message, for states no public capture has.
+void SetString(rapidjson::Document& doc, const std::string& pointer, std::string_view value);
+void SetWaiting(rapidjson::Document& doc, const std::string& status, std::string_view why,
+                std::string_view message);
 
 // Source tree paths (examples/, manifests/ ...).
 std::filesystem::path SourceDir();

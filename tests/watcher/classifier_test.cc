@@ -246,17 +246,8 @@ TEST(ClassifierFixtures, JobConditions) {
 // ---- Pods in states absent from public data, built by editing a real fixture pod's
 // status with kubelet's exact reason and message strings. ----
 
-void SetString(Document& doc, const std::string& pointer, std::string_view value) {
-  rapidjson::Pointer(pointer.c_str()).Set(doc, std::string(value));
-}
-
-void SetWaiting(Document& doc, const std::string& status, std::string_view why,
-                std::string_view message) {
-  Value state(rapidjson::kObjectType);
-  rapidjson::Pointer((status + "/state").c_str()).Set(doc, state);
-  SetString(doc, status + "/state/waiting/reason", why);
-  SetString(doc, status + "/state/waiting/message", message);
-}
+using testing::SetString;
+using testing::SetWaiting;
 
 // gitops-engine_pod-imagepullbackoff.yaml with its one container's waiting state replaced.
 std::unique_ptr<Document> PullPod(std::string_view why, std::string_view message) {

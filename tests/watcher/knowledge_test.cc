@@ -53,17 +53,8 @@ NodeFixtures LoadNodeFixtures() {
   return out;
 }
 
-void SetString(Document& doc, const std::string& pointer, std::string_view value) {
-  rapidjson::Pointer(pointer.c_str()).Set(doc, std::string(value));
-}
-
-void SetWaiting(Document& doc, const std::string& status, std::string_view why,
-                std::string_view message) {
-  Value state(rapidjson::kObjectType);
-  rapidjson::Pointer((status + "/state").c_str()).Set(doc, state);
-  SetString(doc, status + "/state/waiting/reason", why);
-  SetString(doc, status + "/state/waiting/message", message);
-}
+using testing::SetString;
+using testing::SetWaiting;
 
 // k9s_po.json (default/nginx on node minikube) with its container's image replaced and the
 // container waiting with kubelet's exact ErrImageNeverPull reason and message.

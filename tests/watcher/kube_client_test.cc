@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include "tests/support/base64.h"
 #include "tests/support/fake_apiserver.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/test_certs.h"
@@ -20,15 +21,6 @@ using backstop::testing::TempDir;
 using ::testing::HasSubstr;
 
 const char kNodes[] = "/api/v1/nodes";
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 std::string Kubeconfig(const std::string& server, const std::string& cluster_extra,
                        const std::string& user_body) {
@@ -80,7 +72,8 @@ TEST(KubeconfigTest, TokenAndCaData) {
   FakeApiServer api;
   api.SetList(kNodes, {200, "{}"});
   auto conn = ParseKubeconfig(
-      Kubeconfig(api.url(), "    certificate-authority-data: " + Base64(api.ca_pem()) + "\n",
+      Kubeconfig(api.url(),
+                 "    certificate-authority-data: " + testing::EncodeBase64(api.ca_pem()) + "\n",
                  "    token: kc-token\n"),
       "/nonexistent", "kc", false);
   ASSERT_TRUE(conn.ok()) << conn.error().message;
@@ -131,9 +124,10 @@ TEST(KubeconfigTest, ClientCertificateData) {
   api.SetList(kNodes, {200, "{}"});
   auto leaf = api.client_ca().Issue("admin", {}, {}, KeyType::kEcdsaP256, true);
   auto conn = ParseKubeconfig(
-      Kubeconfig(api.url(), "    certificate-authority-data: " + Base64(api.ca_pem()) + "\n",
-                 "    client-certificate-data: " + Base64(leaf.cert_pem) +
-                     "\n    client-key-data: " + Base64(leaf.key_pem) + "\n"),
+      Kubeconfig(api.url(),
+                 "    certificate-authority-data: " + testing::EncodeBase64(api.ca_pem()) + "\n",
+                 "    client-certificate-data: " + testing::EncodeBase64(leaf.cert_pem) +
+                     "\n    client-key-data: " + testing::EncodeBase64(leaf.key_pem) + "\n"),
       "", "kc", false);
   ASSERT_TRUE(conn.ok()) << conn.error().message;
   KubeClient client(*conn, nullptr);

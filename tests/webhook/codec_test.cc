@@ -8,6 +8,7 @@
 
 #include "app/documents.h"
 #include "policy/json_util.h"
+#include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::webhook {
@@ -20,26 +21,6 @@ using nlohmann::json;
 
 const DecodedReview* Ok(const DecodeResult& r) { return std::get_if<DecodedReview>(&r); }
 const DecodeError* Err(const DecodeResult& r) { return std::get_if<DecodeError>(&r); }
-
-std::string Base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0;
-  int bits = -8;
-  for (char c : in) {
-    if (c == '=') break;
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return "<invalid base64>";
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out += static_cast<char>((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 // Every AdmissionReview request fixture decodes, with fields matching the JSON itself.
 TEST(CodecFixtures, EveryRequestFixtureDecodes) {
@@ -253,7 +234,7 @@ TEST(CodecEncode, PatchIsBase64JsonPatchOnlyWhereAllowed) {
       {{"add", "/metadata/annotations/backstop.dev~1x", "\"1\""}, {"remove", "/spec/x", ""}});
   json j = json::parse(EncodeAdmissionResponse("admission.k8s.io/v1", "u", d, true));
   EXPECT_EQ(j["response"]["patchType"], "JSONPatch");
-  json patch = json::parse(Base64Decode(j["response"]["patch"].get<std::string>()));
+  json patch = json::parse(testing::DecodeBase64(j["response"]["patch"].get<std::string>()));
   EXPECT_EQ(patch,
             json::parse(R"([{"op":"add","path":"/metadata/annotations/backstop.dev~1x","value":"1"},
                                    {"op":"remove","path":"/spec/x"}])"));
