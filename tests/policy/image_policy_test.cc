@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "policy/config.h"
@@ -78,6 +79,7 @@ struct ConfigErrorCase {
   const char* images_json;
   const char* expected;  // one line of the error
 };
+void PrintTo(const ConfigErrorCase& c, std::ostream* os) { *os << c.name; }
 
 class ImageOptionsErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,7 @@ struct AffinityCase {
   const char* affinity;  // requiredDuringSchedulingIgnoredDuringExecution
   size_t expected;
 };
+void PrintTo(const AffinityCase& c, std::ostream* os) { *os << c.name; }
 
 class AffinityTest : public NodeEligibilityTest,
                      public ::testing::WithParamInterface<AffinityCase> {};

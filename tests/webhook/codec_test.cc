@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 
 #include "app/documents.h"
@@ -140,6 +141,7 @@ struct BadCase {
   const char* message;
   const char* uid;  // known uid, or "" when none could be read
 };
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class CodecBadInput : public ::testing::TestWithParam<BadCase> {};
 
