@@ -75,12 +75,7 @@ Result<PolicyConfig> ParseConfigYaml(std::string_view yaml) {
 }
 
 PolicyConfig ConfigOrDefaults(std::string_view yaml) {
-  Result<PolicyConfig> parsed = ParseConfigYaml(yaml);
-  if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.error().message;
-    return PolicyConfig{};
-  }
-  return std::move(parsed).value();
+  return testing::ConfigOrFail(FromYaml(yaml));
 }
 
 Decision Answer(const Request& r, const PolicyConfig& config = PolicyConfig{}) {
@@ -103,12 +98,7 @@ json WithSpec(const char* key, const json& value) {
   return object;
 }
 
-void ExpectWellFormedWarnings(const Decision& d) {
-  for (const auto& w : d.warnings) {
-    EXPECT_LE(w.size(), 120u) << w;
-    EXPECT_NE(w.rfind("Warning:", 0), 0u) << w;
-  }
-}
+using testing::ExpectWellFormedWarnings;
 
 struct FieldCase {
   const char* key;

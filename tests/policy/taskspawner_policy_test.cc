@@ -105,16 +105,7 @@ struct Request : testing::ReviewSpec {
   }
 };
 
-PolicyConfig ParseConfig(const json& config) {
-  rapidjson::Document doc;
-  doc.Parse(config.dump().c_str());
-  Result<PolicyConfig> parsed = ParsePolicyConfig(doc);
-  if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.error().message;
-    return PolicyConfig{};
-  }
-  return std::move(parsed).value();
-}
+PolicyConfig ParseConfig(const json& config) { return testing::ConfigOrFail(config); }
 
 Decision Answer(const Request& r, const PolicyConfig& config = PolicyConfig{}) {
   return testing::ValidateAsServed(r, config);
@@ -140,12 +131,7 @@ void Set(json& object, const char* pointer, const json& value) {
   object[json::json_pointer(pointer)] = value;
 }
 
-void ExpectWellFormedWarnings(const Decision& d) {
-  for (const auto& w : d.warnings) {
-    EXPECT_LE(w.size(), 120u) << w;
-    EXPECT_NE(w.rfind("Warning:", 0), 0u) << w;
-  }
-}
+using testing::ExpectWellFormedWarnings;
 
 // One field set to one JSON value, and the exact answer.
 struct FieldCase {

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "policy/cluster_facts.h"
+#include "policy/config.h"
 #include "policy/engine.h"
 #include "webhook/codec.h"
 
@@ -45,6 +46,24 @@ policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyCo
   policy::ClusterFacts facts;
   policy::PolicyContext context{config, facts, policy::TimePoint{}, policy::TimePoint{}};
   return policy::Validate(review.request, context);
+}
+
+policy::PolicyConfig ConfigOrFail(const nlohmann::json& config) {
+  rapidjson::Document doc;
+  doc.Parse(config.dump().c_str());
+  auto parsed = policy::ParsePolicyConfig(doc);
+  if (!parsed.ok()) {
+    ADD_FAILURE() << parsed.error().message;
+    return policy::PolicyConfig{};
+  }
+  return std::move(parsed).value();
+}
+
+void ExpectWellFormedWarnings(const policy::Decision& d) {
+  for (const auto& w : d.warnings) {
+    EXPECT_LE(w.size(), 120u) << w;
+    EXPECT_NE(w.rfind("Warning:", 0), 0u) << w;
+  }
 }
 
 }  // namespace backstop::testing

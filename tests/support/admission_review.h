@@ -36,4 +36,11 @@ nlohmann::json AdmissionReview(const ReviewSpec& spec);
 // failure is a test failure (and answered as the server would, 400).
 policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyConfig& config);
 
+// A policy configuration from JSON; a parse error is a test failure (defaults returned).
+policy::PolicyConfig ConfigOrFail(const nlohmann::json& config);
+
+// Warnings as the apiserver shows them best: at most 120 characters, never starting with
+// "Warning:" (kubectl adds that itself).
+void ExpectWellFormedWarnings(const policy::Decision& d);
+
 }  // namespace backstop::testing
