@@ -2,20 +2,23 @@
 # Admission throughput and latency of `backstop serve` against nginx (the ceiling: TLS on
 # loopback answering a fixed AdmissionReview), both measured by wrk in the same run.
 #
-#   bench/admission.sh [--duration SECONDS] [--connections "1 64 256"]
+#   bench/admission.sh [--duration SECONDS] [--connections "1 64 256"] [--idle-connections N]
 #
 # Needs build/backstop (Release) and wrk + nginx (scripts/install-deps.sh --bench).
-# Prints one row per connection count: req/s, p50, p99 of each and the ratios.
+# Prints one row per connection count: req/s, p50, p99 of each and the ratios; then the CPU
+# each server burns holding N mostly idle keep-alive connections (one request a second each).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 duration=10
 conns="1 64 256"
+idle_conns=256
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) conns=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration SECONDS] [--connections \"1 64 256\"]" >&2; exit 2 ;;
+    --idle-connections) idle_conns=$2; shift 2 ;;
+    *) echo "usage: $0 [--duration SECONDS] [--connections \"1 64 256\"] [--idle-connections N]" >&2; exit 2 ;;
   esac
 done
 for tool in wrk nginx openssl; do
@@ -122,3 +125,32 @@ for c in $conns; do
     'BEGIN { printf "%-6s | %11d %9.3f %9.3f | %11d %9.3f %9.3f | %9.2f %+10.3f %10.2f\n", c, br, b5, b9, nr, n5, n9, (nr>0?br/nr:0), b5-n5, (n9>0?b9/n9:0) }'
   [ "$bbad" = "0" ] || echo "  warning: backstop returned $bbad non-2xx answers" >&2
 done
+
+# Idle cost: CPU time (user + system, all threads or worker processes) per second of wall
+# time while idle_conns connections each send one review a second.
+cpu_ms() {  # cpu_ms PID... -> milliseconds of CPU used so far
+  local ticks=0 t p
+  for p in "$@"; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    ticks=$((ticks + t))
+  done
+  echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
+idle() {  # idle PORT PID... -> CPU ms per second
+  local port=$1; shift
+  local before after
+  before=$(cpu_ms "$@")
+  wrk -t1 -c"$idle_conns" -d"${duration}s" -s "$here/idle.lua" \
+    "https://127.0.0.1:$port/validate?timeout=10s" >/dev/null 2>&1
+  after=$(cpu_ms "$@")
+  echo $(((after - before) / duration))
+}
+if [ "$idle_conns" -gt 0 ]; then
+  nmaster=$(cat "$work/nginx.pid")
+  # shellcheck disable=SC2046
+  bidle=$(idle $bport "${pids[0]}")
+  # shellcheck disable=SC2046
+  nidle=$(idle $nport "$nmaster" $(pgrep -P "$nmaster"))
+  echo "idle: $idle_conns keep-alive connections, one request a second each, ${duration}s:" \
+    "backstop ${bidle} ms CPU/s, nginx ${nidle} ms CPU/s"
+fi
