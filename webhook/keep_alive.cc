@@ -1,7 +1,6 @@
 #include "webhook/keep_alive.h"
 
 #include <dlfcn.h>
-#include <httplib.h>
 #include <poll.h>
 
 #include <cerrno>
@@ -11,11 +10,7 @@
 #if BACKSTOP_REPLACE_KEEP_ALIVE  // set by CMake for cpp-httplib 0.11 built as a library
 namespace httplib::detail {
 
-// Same contract as the library's: true once the socket is readable (a request, or EOF or
-// an error that the following read reports), false when idle for the whole timeout.
-// Declared here because the Debian header leaves it out of its split build.
-bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec);
-
+// Same contract as the library's (keep_alive.h), one poll() for the whole timeout.
 bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::seconds(keep_alive_timeout_sec);

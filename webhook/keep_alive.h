@@ -1,5 +1,16 @@
 #pragma once
 
+#include <httplib.h>
+
+#include <ctime>
+
+// cpp-httplib's keep-alive wait (not in the Debian header: its split build keeps it inside
+// the library). True once `sock` is readable (a request, or EOF or an error that the
+// following read reports), false when idle for the whole timeout.
+namespace httplib::detail {
+bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec);
+}  // namespace httplib::detail
+
 namespace backstop::webhook {
 
 // cpp-httplib 0.11.4 (Debian 12) waits for a keep-alive connection's next request by

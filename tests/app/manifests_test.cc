@@ -24,6 +24,7 @@
 
 #include "app/documents.h"
 #include "policy/config.h"
+#include "policy/json_util.h"
 #include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
@@ -45,20 +46,9 @@ using testing::TempDir;
 // ---------------------------------------------------------------------------------------
 // Small helpers: commands, JSON access.
 
-const Value* Member(const Value* v, const char* key) {
-  if (v == nullptr || !v->IsObject()) return nullptr;
-  auto it = v->FindMember(key);
-  return it == v->MemberEnd() ? nullptr : &it->value;
-}
+using policy::Member;
 
-const Value* At(const Value* v, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) v = Member(v, k);
-  return v;
-}
-
-std::string Str(const Value* v) {
-  return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : "";
-}
+std::string Str(const Value* v) { return policy::StringOrEmpty(v); }
 
 int64_t Int(const Value* v, int64_t fallback = -1) {
   return v != nullptr && v->IsInt64() ? v->GetInt64() : fallback;
@@ -84,8 +74,10 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
 }
 
 std::string Kind(const Value& doc) { return Str(Member(&doc, "kind")); }
-std::string Name(const Value& doc) { return Str(At(&doc, {"metadata", "name"})); }
-std::string Namespace(const Value& doc) { return Str(At(&doc, {"metadata", "namespace"})); }
+std::string Name(const Value& doc) { return Str(policy::Find(&doc, {"metadata", "name"})); }
+std::string Namespace(const Value& doc) {
+  return Str(policy::Find(&doc, {"metadata", "namespace"}));
+}
 
 // ---------------------------------------------------------------------------------------
 // Rendering every overlay once per test program.
@@ -199,7 +191,7 @@ const char* const kTlsDir = "/etc/backstop/tls";
 const char* const kConfigDir = "/etc/backstop/config";
 
 const Value* Container(const Value* deployment) {
-  auto containers = Items(At(deployment, {"spec", "template", "spec", "containers"}));
+  auto containers = Items(policy::Find(deployment, {"spec", "template", "spec", "containers"}));
   return containers.size() == 1 ? containers[0] : nullptr;
 }
 
@@ -283,9 +275,9 @@ TEST_F(ManifestsTest, EveryWebhookExcludesItsOwnNamespaceAndKubeSystem) {
     ASSERT_GE(hooks.size(), 2u);
     for (const auto& [kind, hook] : hooks) {
       SCOPED_TRACE(Str(Member(hook, "name")));
-      EXPECT_EQ(Str(At(hook, {"clientConfig", "service", "namespace"})), own);
+      EXPECT_EQ(Str(policy::Find(hook, {"clientConfig", "service", "namespace"})), own);
       std::set<std::string> excluded;
-      for (const Value* e : Items(At(hook, {"namespaceSelector", "matchExpressions"}))) {
+      for (const Value* e : Items(policy::Find(hook, {"namespaceSelector", "matchExpressions"}))) {
         if (Str(Member(e, "key")) == "kubernetes.io/metadata.name" &&
             Str(Member(e, "operator")) == "NotIn") {
           for (const auto& v : Strings(Member(e, "values"))) excluded.insert(v);
@@ -332,8 +324,9 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
     const Value* deployment = r.Deployment();
     const Value* container = Container(deployment);
     ASSERT_NE(container, nullptr);
-    const Value* pod_labels = At(deployment, {"spec", "template", "metadata", "labels"});
-    EXPECT_TRUE(SelectorMatches(At(deployment, {"spec", "selector", "matchLabels"}), pod_labels));
+    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
+    EXPECT_TRUE(
+        SelectorMatches(policy::Find(deployment, {"spec", "selector", "matchLabels"}), pod_labels));
 
     // The container listens where its args say.
     const auto args = Strings(Member(container, "args"));
@@ -348,9 +341,9 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
 
     for (const auto& [kind, hook] : r.Webhooks()) {
       SCOPED_TRACE(Str(Member(hook, "name")));
-      const Value* svc_ref = At(hook, {"clientConfig", "service"});
+      const Value* svc_ref = policy::Find(hook, {"clientConfig", "service"});
       ASSERT_NE(svc_ref, nullptr) << "webhooks call the in-cluster Service, not a URL";
-      EXPECT_EQ(At(hook, {"clientConfig", "url"}), nullptr);
+      EXPECT_EQ(policy::Find(hook, {"clientConfig", "url"}), nullptr);
       const std::string path = Str(Member(svc_ref, "path"));
       EXPECT_EQ(path, kind == "MutatingWebhookConfiguration" ? "/mutate" : "/validate");
       const int64_t port = Int(Member(svc_ref, "port"), 443);  // 443 is the API default
@@ -359,10 +352,10 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
       const Value* service =
           r.Find("Service", Str(Member(svc_ref, "name")), Str(Member(svc_ref, "namespace")));
       ASSERT_NE(service, nullptr) << "webhook names a Service that is not rendered";
-      EXPECT_TRUE(SelectorMatches(At(service, {"spec", "selector"}), pod_labels))
+      EXPECT_TRUE(SelectorMatches(policy::Find(service, {"spec", "selector"}), pod_labels))
           << "the Service does not select the backstop pods";
       int target = -1;
-      for (const Value* sp : Items(At(service, {"spec", "ports"}))) {
+      for (const Value* sp : Items(policy::Find(service, {"spec", "ports"}))) {
         if (Int(Member(sp, "port")) == port)
           target = ResolveContainerPort(container, Member(sp, "targetPort"));
       }
@@ -402,12 +395,12 @@ TEST_F(ManifestsTest, WebhookRulesCoverExactlyTheAdmissionTargets) {
       }
       if (kind == "MutatingWebhookConfiguration") {
         // Mutation only in namespaces that opted in.
-        EXPECT_EQ(
-            Str(At(hook, {"namespaceSelector", "matchLabels", "backstop.dev/agent-namespace"})),
-            "true");
+        EXPECT_EQ(Str(policy::Find(
+                      hook, {"namespaceSelector", "matchLabels", "backstop.dev/agent-namespace"})),
+                  "true");
       } else {
         // Validation is cluster-wide: no opt-in label.
-        EXPECT_EQ(At(hook, {"namespaceSelector", "matchLabels"}), nullptr);
+        EXPECT_EQ(policy::Find(hook, {"namespaceSelector", "matchLabels"}), nullptr);
       }
     }
     EXPECT_EQ(got_validating, validating);
@@ -420,8 +413,8 @@ TEST_F(ManifestsTest, ProbesUseHealthzAndReadyzOverHttps) {
     SCOPED_TRACE(r.overlay);
     const Value* container = Container(r.Deployment());
     ASSERT_NE(container, nullptr);
-    const Value* readiness = At(container, {"readinessProbe", "httpGet"});
-    const Value* liveness = At(container, {"livenessProbe", "httpGet"});
+    const Value* readiness = policy::Find(container, {"readinessProbe", "httpGet"});
+    const Value* liveness = policy::Find(container, {"livenessProbe", "httpGet"});
     ASSERT_NE(readiness, nullptr);
     ASSERT_NE(liveness, nullptr);
     EXPECT_EQ(Str(Member(readiness, "path")), "/readyz");
@@ -437,10 +430,10 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const Value* pod = At(deployment, {"spec", "template", "spec"});
+    const Value* pod = policy::Find(deployment, {"spec", "template", "spec"});
     const Value* pod_sc = Member(pod, "securityContext");
     EXPECT_TRUE(IsTrue(Member(pod_sc, "runAsNonRoot")));
-    EXPECT_EQ(Str(At(pod_sc, {"seccompProfile", "type"})), "RuntimeDefault");
+    EXPECT_EQ(Str(policy::Find(pod_sc, {"seccompProfile", "type"})), "RuntimeDefault");
     EXPECT_GT(Int(Member(pod_sc, "runAsUser"), 1), 0);
     EXPECT_FALSE(IsTrue(Member(pod, "hostNetwork")));
     EXPECT_FALSE(IsTrue(Member(pod, "hostPID")));
@@ -453,8 +446,9 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
       EXPECT_FALSE(IsTrue(allow));
       EXPECT_TRUE(IsTrue(Member(sc, "readOnlyRootFilesystem")));
       EXPECT_FALSE(IsTrue(Member(sc, "privileged")));
-      EXPECT_EQ(Strings(At(sc, {"capabilities", "drop"})), std::vector<std::string>{"ALL"});
-      EXPECT_EQ(At(sc, {"capabilities", "add"}), nullptr);
+      EXPECT_EQ(Strings(policy::Find(sc, {"capabilities", "drop"})),
+                std::vector<std::string>{"ALL"});
+      EXPECT_EQ(policy::Find(sc, {"capabilities", "add"}), nullptr);
       if (const Value* user = Member(sc, "runAsUser")) {
         EXPECT_GT(Int(user), 0);
       }
@@ -463,7 +457,8 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
       }
       for (const char* bound : {"requests", "limits"}) {
         for (const char* res : {"cpu", "memory"}) {
-          EXPECT_FALSE(Str(At(c, {"resources", bound, res})).empty()) << bound << "." << res;
+          EXPECT_FALSE(Str(policy::Find(c, {"resources", bound, res})).empty())
+              << bound << "." << res;
         }
       }
     }
@@ -474,30 +469,31 @@ TEST_F(ManifestsTest, TwoSpreadReplicasSurviveADrain) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const int64_t replicas = Int(At(deployment, {"spec", "replicas"}));
+    const int64_t replicas = Int(policy::Find(deployment, {"spec", "replicas"}));
     EXPECT_GE(replicas, 2);
-    const Value* pod_labels = At(deployment, {"spec", "template", "metadata", "labels"});
+    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
     bool spread = false;
     for (const Value* term :
-         Items(At(deployment, {"spec", "template", "spec", "affinity", "podAntiAffinity",
-                               "preferredDuringSchedulingIgnoredDuringExecution"}))) {
+         Items(policy::Find(deployment, {"spec", "template", "spec", "affinity", "podAntiAffinity",
+                                         "preferredDuringSchedulingIgnoredDuringExecution"}))) {
       const Value* t = Member(term, "podAffinityTerm");
       spread |= Str(Member(t, "topologyKey")) == "kubernetes.io/hostname" &&
-                SelectorMatches(At(t, {"labelSelector", "matchLabels"}), pod_labels);
+                SelectorMatches(policy::Find(t, {"labelSelector", "matchLabels"}), pod_labels);
     }
     EXPECT_TRUE(spread) << "replicas should prefer different nodes";
 
     auto pdbs = r.OfKind("PodDisruptionBudget");
     ASSERT_EQ(pdbs.size(), 1u);
-    EXPECT_TRUE(SelectorMatches(At(pdbs[0], {"spec", "selector", "matchLabels"}), pod_labels));
-    const int64_t min_available = Int(At(pdbs[0], {"spec", "minAvailable"}));
+    EXPECT_TRUE(
+        SelectorMatches(policy::Find(pdbs[0], {"spec", "selector", "matchLabels"}), pod_labels));
+    const int64_t min_available = Int(policy::Find(pdbs[0], {"spec", "minAvailable"}));
     EXPECT_GE(min_available, 1);
     EXPECT_LT(min_available, replicas) << "a PDB that allows no eviction blocks node drains";
 
     // The grace period covers the server's own shutdown: serving with /readyz failing for
     // --shutdown-delay, then up to --drain-timeout for in-flight requests. Values come from
     // the Deployment's args, else from the defaults the binary itself prints.
-    const Value* pod = At(deployment, {"spec", "template", "spec"});
+    const Value* pod = policy::Find(deployment, {"spec", "template", "spec"});
     const auto args = Strings(Member(Container(deployment), "args"));
     const std::string help = ServeHelp();
     double shutdown = 0, drain = 0;
@@ -550,10 +546,11 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       EXPECT_EQ(Member(m, "subPath"), nullptr) << "subPath mounts never see updates";
     }
     std::string secret_name, config_name;
-    for (const Value* v : Items(At(deployment, {"spec", "template", "spec", "volumes"}))) {
+    for (const Value* v :
+         Items(policy::Find(deployment, {"spec", "template", "spec", "volumes"}))) {
       const std::string path = mounts[Str(Member(v, "name"))];
-      if (path == kTlsDir) secret_name = Str(At(v, {"secret", "secretName"}));
-      if (path == kConfigDir) config_name = Str(At(v, {"configMap", "name"}));
+      if (path == kTlsDir) secret_name = Str(policy::Find(v, {"secret", "secretName"}));
+      if (path == kConfigDir) config_name = Str(policy::Find(v, {"configMap", "name"}));
     }
     ASSERT_FALSE(secret_name.empty()) << "no Secret mounted at " << kTlsDir;
     ASSERT_FALSE(config_name.empty()) << "no ConfigMap mounted at " << kConfigDir;
@@ -561,7 +558,7 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
 
     const Value* config = r.Find("ConfigMap", config_name, ns);
     ASSERT_NE(config, nullptr) << config_name;
-    EXPECT_NE(At(config, {"data", "config.yaml"}), nullptr);
+    EXPECT_NE(policy::Find(config, {"data", "config.yaml"}), nullptr);
 
     const std::string svc = Name(*r.OfKind("Service")[0]);
     if (r.overlay == "self-signed") {
@@ -569,12 +566,13 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       ASSERT_NE(secret, nullptr) << secret_name;
       EXPECT_EQ(Str(Member(secret, "type")), "kubernetes.io/tls");
       for (const char* key : {"tls.crt", "tls.key", "ca.crt"})
-        EXPECT_NE(At(secret, {"data", key}), nullptr) << key;
+        EXPECT_NE(policy::Find(secret, {"data", key}), nullptr) << key;
       ASSERT_FALSE(r.ca_pem.empty());
-      EXPECT_EQ(testing::DecodeBase64(Str(At(secret, {"data", "ca.crt"}))), r.ca_pem);
+      EXPECT_EQ(testing::DecodeBase64(Str(policy::Find(secret, {"data", "ca.crt"}))), r.ca_pem);
       for (const auto& [kind, hook] : r.Webhooks()) {
         SCOPED_TRACE(Str(Member(hook, "name")));
-        EXPECT_EQ(testing::DecodeBase64(Str(At(hook, {"clientConfig", "caBundle"}))), r.ca_pem)
+        EXPECT_EQ(testing::DecodeBase64(Str(policy::Find(hook, {"clientConfig", "caBundle"}))),
+                  r.ca_pem)
             << "caBundle must be the CA that signed the serving certificate";
       }
     } else if (r.overlay == "cert-manager") {
@@ -582,20 +580,22 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       for (const char* kind : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}) {
         SCOPED_TRACE(kind);
         const Value* config_doc = r.OfKind(kind)[0];
-        const std::string inject =
-            Str(At(config_doc, {"metadata", "annotations", "cert-manager.io/inject-ca-from"}));
+        const std::string inject = Str(policy::Find(
+            config_doc, {"metadata", "annotations", "cert-manager.io/inject-ca-from"}));
         const auto slash = inject.find('/');
         ASSERT_NE(slash, std::string::npos) << "inject-ca-from must be <namespace>/<certificate>";
         const Value* cert =
             r.Find("Certificate", inject.substr(slash + 1), inject.substr(0, slash));
         ASSERT_NE(cert, nullptr) << inject;
-        EXPECT_EQ(Str(At(cert, {"spec", "secretName"})), secret_name);
-        const auto dns = Strings(At(cert, {"spec", "dnsNames"}));
+        EXPECT_EQ(Str(policy::Find(cert, {"spec", "secretName"})), secret_name);
+        const auto dns = Strings(policy::Find(cert, {"spec", "dnsNames"}));
         EXPECT_TRUE(Contains(dns, svc + "." + ns + ".svc"));
         EXPECT_TRUE(Contains(dns, svc + "." + ns + ".svc.cluster.local"));
-        const Value* issuer = r.Find("Issuer", Str(At(cert, {"spec", "issuerRef", "name"})), ns);
+        const Value* issuer =
+            r.Find("Issuer", Str(policy::Find(cert, {"spec", "issuerRef", "name"})), ns);
         ASSERT_NE(issuer, nullptr) << "the serving certificate's Issuer is rendered";
-        EXPECT_NE(At(issuer, {"spec", "ca"}), nullptr) << "signed by a CA issuer, not self-signed";
+        EXPECT_NE(policy::Find(issuer, {"spec", "ca"}), nullptr)
+            << "signed by a CA issuer, not self-signed";
       }
     }
   }
@@ -606,7 +606,8 @@ TEST_F(ManifestsTest, RbacIsExactlyWhatTheWatcherReadsAndWrites) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
     const std::string ns = Namespace(*deployment);
-    const std::string sa = Str(At(deployment, {"spec", "template", "spec", "serviceAccountName"}));
+    const std::string sa =
+        Str(policy::Find(deployment, {"spec", "template", "spec", "serviceAccountName"}));
     ASSERT_FALSE(sa.empty());
     ASSERT_NE(r.Find("ServiceAccount", sa, ns), nullptr);
 
@@ -631,15 +632,15 @@ TEST_F(ManifestsTest, RbacIsExactlyWhatTheWatcherReadsAndWrites) {
     };
     for (const Value* b : r.OfKind("ClusterRoleBinding")) {
       if (!binds_sa(b)) continue;
-      const Value* role = r.Find("ClusterRole", Str(At(b, {"roleRef", "name"})));
+      const Value* role = r.Find("ClusterRole", Str(policy::Find(b, {"roleRef", "name"})));
       ASSERT_NE(role, nullptr);
       add_rules(role, "*");
     }
     for (const Value* b : r.OfKind("RoleBinding")) {
       if (!binds_sa(b)) continue;
-      const std::string kind = Str(At(b, {"roleRef", "kind"}));
-      const Value* role =
-          r.Find(kind, Str(At(b, {"roleRef", "name"})), kind == "Role" ? Namespace(*b) : "");
+      const std::string kind = Str(policy::Find(b, {"roleRef", "kind"}));
+      const Value* role = r.Find(kind, Str(policy::Find(b, {"roleRef", "name"})),
+                                 kind == "Role" ? Namespace(*b) : "");
       ASSERT_NE(role, nullptr);
       add_rules(role, Namespace(*b));
     }
@@ -660,14 +661,15 @@ TEST_F(ManifestsTest, NetworkPolicyAdmitsOnlyTheServingPort) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const Value* pod_labels = At(deployment, {"spec", "template", "metadata", "labels"});
+    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
     auto policies = r.OfKind("NetworkPolicy");
     ASSERT_EQ(policies.size(), 1u);
     const Value* np = policies[0];
     EXPECT_EQ(Namespace(*np), Namespace(*deployment));
-    EXPECT_TRUE(SelectorMatches(At(np, {"spec", "podSelector", "matchLabels"}), pod_labels));
-    EXPECT_TRUE(Contains(Strings(At(np, {"spec", "policyTypes"})), "Ingress"));
-    auto rules = Items(At(np, {"spec", "ingress"}));
+    EXPECT_TRUE(
+        SelectorMatches(policy::Find(np, {"spec", "podSelector", "matchLabels"}), pod_labels));
+    EXPECT_TRUE(Contains(Strings(policy::Find(np, {"spec", "policyTypes"})), "Ingress"));
+    auto rules = Items(policy::Find(np, {"spec", "ingress"}));
     ASSERT_FALSE(rules.empty());
     bool metrics_rule = false;
     for (const Value* rule : rules) {
@@ -692,7 +694,7 @@ TEST_F(ManifestsTest, ShippedConfigIsAcceptedByThePolicyParser) {
     SCOPED_TRACE(r.overlay);
     std::string config_text;
     for (const Value* cm : r.OfKind("ConfigMap"))
-      config_text = Str(At(cm, {"data", "config.yaml"}));
+      config_text = Str(policy::Find(cm, {"data", "config.yaml"}));
     ASSERT_FALSE(config_text.empty());
     auto docs = app::ParseDocuments(config_text, "config.yaml");
     ASSERT_TRUE(docs.ok()) << docs.error().message;
@@ -801,8 +803,9 @@ TEST(DockerfileTest, BuildsOnBookwormAndRunsSlimAsNonRoot) {
   const Value* deployment = (*deployment_docs)[0].json.get();
   const Value* container = Container(deployment);
   EXPECT_EQ(JsonArray(cmd[0]), Strings(Member(container, "args")));
-  EXPECT_EQ(Int(At(deployment, {"spec", "template", "spec", "securityContext", "runAsUser"})),
-            std::stoi(m[1].str()));
+  EXPECT_EQ(
+      Int(policy::Find(deployment, {"spec", "template", "spec", "securityContext", "runAsUser"})),
+      std::stoi(m[1].str()));
 }
 
 TEST(DockerfileTest, ContextExcludesBuildTreesAndKeys) {

@@ -1,15 +1,10 @@
 #include "webhook/keep_alive.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-
-namespace httplib::detail {
-bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec);
-}  // namespace httplib::detail
 
 namespace backstop::webhook {
 namespace {
