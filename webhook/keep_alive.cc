@@ -16,13 +16,12 @@ bool keep_alive(socket_t sock, time_t keep_alive_timeout_sec) {
   const auto deadline = Clock::now() + std::chrono::seconds(keep_alive_timeout_sec);
   pollfd pfd{sock, POLLIN, 0};
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    // Rounded up, and the deadline rechecked after a timeout: never false before it.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return false;
     const int n = ::poll(&pfd, 1, static_cast<int>(left < INT_MAX ? left : INT_MAX));
     if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return false;
+    if (n < 0 && errno != EINTR) return false;
   }
 }
 
