@@ -147,7 +147,6 @@ idle() {  # idle PORT PID... -> CPU ms per second
 }
 if [ "$idle_conns" -gt 0 ]; then
   nmaster=$(cat "$work/nginx.pid")
-  # shellcheck disable=SC2046
   bidle=$(idle $bport "${pids[0]}")
   # shellcheck disable=SC2046
   nidle=$(idle $nport "$nmaster" $(pgrep -P "$nmaster"))

@@ -245,22 +245,18 @@ Result<bool> KubeClient::GetChunked(const std::string& path_and_query,
 
 Result<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max_body_bytes) {
   HttpResult out;
-  bool too_large = false;
-  auto done = GetChunked(
+  auto whole = GetChunked(
       path_and_query, options_.request_timeout,
       [&](int, std::string_view data) {
-        if (out.body.size() + data.size() > max_body_bytes) {
-          too_large = true;
-          return false;
-        }
+        if (out.body.size() + data.size() > max_body_bytes) return false;
         out.body.append(data);
         return true;
       },
       &out);
-  if (too_large) {
+  if (!whole) return whole.error();
+  if (!*whole) {  // stopped above: the body outgrew the cap
     return Error{"response larger than " + std::to_string(max_body_bytes) + " bytes"};
   }
-  if (!done) return done.error();
   return out;
 }
 

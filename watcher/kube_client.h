@@ -94,8 +94,9 @@ class KubeClient {
  private:
   Result<std::unique_ptr<httplib::ClientImpl>> MakeClient(std::chrono::seconds read_timeout) const;
   // One GET whose body goes chunk by chunk to `on_chunk(status, data)`; returning false
-  // stops the transfer. The transport error, if any, is in the returned result's error.
-  // `out->status` is set from the response line before the first chunk.
+  // stops the transfer. Result: true when the body was read to its end, false when
+  // `on_chunk` stopped it, or the transport error (or "cancelled"). `out->status` is set
+  // from the response line before the first chunk.
   Result<bool> GetChunked(const std::string& path_and_query, std::chrono::seconds read_timeout,
                           const std::function<bool(int, std::string_view)>& on_chunk,
                           HttpResult* out);
