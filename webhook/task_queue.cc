@@ -1,6 +1,7 @@
 #include "webhook/task_queue.h"
 
 #include <thread>
+#include <vector>
 
 namespace backstop::webhook {
 
@@ -18,14 +19,25 @@ ElasticTaskQueue::~ElasticTaskQueue() { shutdown(); }
 void ElasticTaskQueue::SpawnLocked() {
   ++threads_;
   ++idle_;
-  std::thread([this] { Work(); }).detach();
+  std::thread worker([this] { Work(); });
+  const std::thread::id id = worker.get_id();
+  workers_.emplace(id, std::move(worker));
+}
+
+void ElasticTaskQueue::JoinRetired(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::thread> retired;
+  retired.swap(retired_);
+  lock.unlock();
+  for (std::thread& t : retired) t.join();
+  lock.lock();
 }
 
 void ElasticTaskQueue::enqueue(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   tasks_.push_back(std::move(fn));
   if (tasks_.size() > idle_ && threads_ < max_threads_) SpawnLocked();
   work_cv_.notify_one();
+  if (!retired_.empty()) JoinRetired(lock);
 }
 
 void ElasticTaskQueue::shutdown() {
@@ -33,6 +45,9 @@ void ElasticTaskQueue::shutdown() {
   shutdown_ = true;
   work_cv_.notify_all();
   done_cv_.wait(lock, [this] { return threads_ == 0; });
+  // Joined, not just counted out: a worker may still be running its thread-exit
+  // destructors (OpenSSL's per-thread state) after its last touch of the counters.
+  JoinRetired(lock);
 }
 
 ElasticTaskQueue::Stats ElasticTaskQueue::stats() const {
@@ -61,6 +76,9 @@ void ElasticTaskQueue::Work() {
   }
   --idle_;
   --threads_;
+  auto self = workers_.find(std::this_thread::get_id());
+  retired_.push_back(std::move(self->second));
+  workers_.erase(self);
   if (threads_ == 0) done_cv_.notify_all();
 }
 

@@ -8,6 +8,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 namespace backstop::webhook {
 
@@ -36,6 +39,8 @@ class ElasticTaskQueue : public httplib::TaskQueue {
 
  private:
   void SpawnLocked();
+  // Joins the workers that have left Work(), with `lock` released meanwhile.
+  void JoinRetired(std::unique_lock<std::mutex>& lock);
   void Work();
 
   const size_t min_threads_;
@@ -45,6 +50,8 @@ class ElasticTaskQueue : public httplib::TaskQueue {
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   std::deque<std::function<void()>> tasks_;
+  std::unordered_map<std::thread::id, std::thread> workers_;  // running Work()
+  std::vector<std::thread> retired_;  // left Work(); joined by the next enqueue or shutdown
   size_t threads_ = 0;
   size_t idle_ = 0;
   bool shutdown_ = false;
