@@ -8,15 +8,12 @@
 
 #include "app/commands.h"
 #include "app/documents.h"
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "watcher/classifier.h"
 
 namespace backstop::app {
 namespace {
 
-using policy::AsString;
-using policy::Find;
-using policy::Member;
 using rapidjson::Value;
 
 struct Classified {
@@ -150,8 +147,8 @@ struct ClassifyFlags {
 int RunClassify(const ClassifyFlags& flags) {
   auto docs = LoadDocuments(flags.file);
   if (!docs.ok()) {
-    std::cerr << "backstop classify: " << docs.error().message << "\n";
-    return 2;
+    std::cerr << "backstop classify: " << docs.status().message() << "\n";
+    return ExitCodeFor(docs.status());
   }
   const policy::TimePoint now = policy::Clock::now();
   std::vector<Classified> all;
@@ -161,7 +158,7 @@ int RunClassify(const ClassifyFlags& flags) {
     const Value& v = *doc.json;
     if (!v.IsObject()) {
       std::cerr << "backstop classify: " << where << ": expected a Pod, Job or List, got "
-                << policy::TypeName(v) << "\n";
+                << TypeName(v) << "\n";
       return 2;
     }
     const Shape shape = ShapeOf(v, "");
@@ -181,7 +178,7 @@ int RunClassify(const ClassifyFlags& flags) {
     if (items == nullptr || items->IsNull()) continue;
     if (!items->IsArray()) {
       std::cerr << "backstop classify: " << where << ": items must be an array, got "
-                << policy::TypeName(*items) << "\n";
+                << TypeName(*items) << "\n";
       return 2;
     }
     for (const Value& item : items->GetArray()) {

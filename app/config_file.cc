@@ -4,16 +4,16 @@
 
 namespace backstop::app {
 
-Result<LoadedConfig> LoadConfig(const std::string& path) {
+StatusOr<LoadedConfig> LoadConfig(const std::string& path) {
   LoadedConfig out;
   auto doc = std::make_shared<rapidjson::Document>();
   doc->SetObject();
   if (!path.empty()) {
     auto docs = LoadDocuments(path);
-    if (!docs) return Error{"--config " + docs.error().message};
+    if (!docs) return Status(docs.status().code(), "--config " + docs.status().message());
     if (docs->size() > 1)
-      return Error{"--config " + path + ": expected one document, found " +
-                   std::to_string(docs->size())};
+      return InvalidArgumentError("--config " + path + ": expected one document, found " +
+                                  std::to_string(docs->size()));
     if (!docs->empty()) {
       doc = std::shared_ptr<rapidjson::Document>(std::move((*docs)[0].json));
       if (doc->IsNull()) doc->SetObject();
@@ -24,7 +24,7 @@ Result<LoadedConfig> LoadConfig(const std::string& path) {
     std::string where = path.empty() ? "defaults" : path;
     std::string message = "--config " + where + ": invalid configuration:";
     std::string line;
-    for (char c : parsed.error().message + "\n") {
+    for (char c : parsed.status().message() + "\n") {
       if (c == '\n') {
         message += "\n  " + line;
         line.clear();
@@ -32,7 +32,7 @@ Result<LoadedConfig> LoadConfig(const std::string& path) {
         line += c;
       }
     }
-    return Error{message};
+    return InvalidArgumentError(message);
   }
   out.policy = std::make_shared<const policy::PolicyConfig>(std::move(*parsed));
   out.document = std::move(doc);

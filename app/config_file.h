@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "base/status.h"
 #include "policy/config.h"
-#include "policy/result.h"
 
 namespace backstop::app {
 
@@ -18,6 +18,6 @@ struct LoadedConfig {
 };
 
 // Reads YAML or JSON; every problem is reported with the file name and the key path.
-Result<LoadedConfig> LoadConfig(const std::string& path);
+StatusOr<LoadedConfig> LoadConfig(const std::string& path);
 
 }  // namespace backstop::app

@@ -133,7 +133,8 @@ void Convert(const YAML::Node& node, Value* out, rapidjson::Document::AllocatorT
 
 }  // namespace
 
-Result<std::vector<SourceDocument>> ParseDocuments(std::string_view text, std::string_view source) {
+StatusOr<std::vector<SourceDocument>> ParseDocuments(std::string_view text,
+                                                     std::string_view source) {
   std::vector<SourceDocument> docs;
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
@@ -147,8 +148,9 @@ Result<std::vector<SourceDocument>> ParseDocuments(std::string_view text, std::s
       size_t offset = d.json->GetErrorOffset();
       int line = 1;
       for (size_t i = 0; i < offset && i < text.size(); ++i) line += text[i] == '\n';
-      return Error{std::string(source) + ":" + std::to_string(line) + ": invalid JSON: " +
-                   rapidjson::GetParseError_En(d.json->GetParseError())};
+      return InvalidArgumentError(
+          std::string(source) + ":" + std::to_string(line) +
+          ": invalid JSON: " + rapidjson::GetParseError_En(d.json->GetParseError()));
     }
     docs.push_back(std::move(d));
     return docs;
@@ -168,27 +170,27 @@ Result<std::vector<SourceDocument>> ParseDocuments(std::string_view text, std::s
       docs.push_back(std::move(d));
     }
   } catch (const YAML::Exception& e) {
-    return Error{std::string(source) + ":" + std::to_string(e.mark.line + 1) +
-                 ": invalid YAML: " + e.msg};
+    return InvalidArgumentError(std::string(source) + ":" + std::to_string(e.mark.line + 1) +
+                                ": invalid YAML: " + e.msg);
   }
   return docs;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
+StatusOr<std::string> ReadFile(const std::string& path) {
   if (path == "-") {
     std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return data;
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
+  if (!in) return InvalidArgumentError(path + ": cannot open: " + std::strerror(errno));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Error{path + ": read failed: " + std::strerror(errno)};
+  if (in.bad()) return InvalidArgumentError(path + ": read failed: " + std::strerror(errno));
   return data;
 }
 
-Result<std::vector<SourceDocument>> LoadDocuments(const std::string& path) {
+StatusOr<std::vector<SourceDocument>> LoadDocuments(const std::string& path) {
   auto text = ReadFile(path);
-  if (!text) return text.error();
+  if (!text) return text.status();
   return ParseDocuments(*text, path);
 }
 

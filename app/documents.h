@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::app {
 
@@ -23,12 +23,13 @@ struct SourceDocument {
 
 // Parses `text` as JSON when it starts with '{' or '[', otherwise as YAML (all
 // documents; empty documents are skipped). Errors name the source, document and line.
-Result<std::vector<SourceDocument>> ParseDocuments(std::string_view text, std::string_view source);
+StatusOr<std::vector<SourceDocument>> ParseDocuments(std::string_view text,
+                                                     std::string_view source);
 
 // Reads a whole file ("-" is standard input). Errors name the path and the reason.
-Result<std::string> ReadFile(const std::string& path);
+StatusOr<std::string> ReadFile(const std::string& path);
 
 // ReadFile then ParseDocuments.
-Result<std::vector<SourceDocument>> LoadDocuments(const std::string& path);
+StatusOr<std::vector<SourceDocument>> LoadDocuments(const std::string& path);
 
 }  // namespace backstop::app

@@ -5,8 +5,8 @@
 
 #include "app/commands.h"
 #include "app/documents.h"
+#include "base/config_reader.h"
 #include "obs/log.h"
-#include "policy/config_reader.h"
 #include "watcher/cluster_state.h"
 #include "watcher/event_recorder.h"
 #include "watcher/facts_store.h"
@@ -42,7 +42,7 @@ void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags, bool with_cluster_s
                   "Leader-election identity (default: $POD_NAME, then $HOSTNAME)");
 }
 
-Result<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
+StatusOr<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
     const KnowledgeFlags& flags, const rapidjson::Value* watcher_section, obs::Registry* registry,
     SinkWrapper wrap) {
   std::unique_ptr<KnowledgeRuntime> rt(new KnowledgeRuntime());
@@ -50,24 +50,24 @@ Result<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
   watcher::KnowledgeOptions knowledge_options;
   {
     std::vector<std::string> errors;
-    policy::ConfigReader reader(watcher_section, "watcher", &errors);
+    ConfigReader reader(watcher_section, "watcher", &errors);
     watcher::ParseWatcherClientOptions(reader, &options);
     watcher::ReadKnowledgeOptions(reader, &knowledge_options);
     reader.RejectUnknown();
     if (!errors.empty()) {
       std::string message = "invalid configuration:";
       for (const auto& e : errors) message += "\n  " + e;
-      return Error{message};
+      return InvalidArgumentError(message);
     }
   }
 
   if (!flags.cluster_state.empty()) {
     auto docs = LoadDocuments(flags.cluster_state);
-    if (!docs) return Error{"--cluster-state " + docs.error().message};
+    if (!docs) return Status(docs.status().code(), "--cluster-state " + docs.status().message());
     std::vector<watcher::StateDocument> state;
     for (const auto& d : *docs) state.push_back({d.source, d.index, d.json.get()});
     auto facts = watcher::BuildClusterState(state, knowledge_options, policy::Clock::now());
-    if (!facts) return Error{"--cluster-state " + facts.error().message};
+    if (!facts) return Status(facts.status().code(), "--cluster-state " + facts.status().message());
     rt->mode_ = Mode::kStatic;
     rt->static_facts_ = *facts;
     obs::Log(obs::LogLevel::kInfo, "cluster knowledge from file",
@@ -78,16 +78,16 @@ Result<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
   watcher::ClusterConnection conn;
   if (!flags.kubeconfig.empty()) {
     auto loaded = watcher::LoadKubeconfig(flags.kubeconfig, flags.allow_insecure_kubeconfig);
-    if (!loaded) return Error{loaded.error().message};
+    if (!loaded) return loaded.status();
     conn = std::move(*loaded);
   } else {
     auto in_cluster = watcher::InClusterConnection();
-    if (!in_cluster) return Error{in_cluster.error().message};
+    if (!in_cluster) return in_cluster.status();
     if (!in_cluster->has_value()) {
       if (flags.watcher_required) {
-        return Error{
+        return FailedPreconditionError(
             "no --kubeconfig given and not running in a cluster "
-            "(KUBERNETES_SERVICE_HOST unset)"};
+            "(KUBERNETES_SERVICE_HOST unset)");
       }
       obs::Log(obs::LogLevel::kWarn,
                "watcher off: no --kubeconfig given and not running in a cluster "
@@ -151,14 +151,13 @@ Result<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
 
 KnowledgeRuntime::~KnowledgeRuntime() { Stop(); }
 
-Result<bool> KnowledgeRuntime::Start() {
-  if (mode_ != Mode::kLive) return true;
+Status KnowledgeRuntime::Start() {
+  if (mode_ != Mode::kLive) return OkStatus();
   if (elector_) {
     elector_->Start();
     events_->Start();
   }
-  auto started = watcher_->Start();
-  if (!started) return started;
+  if (Status started = watcher_->Start(); !started.ok()) return started;
   publisher_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
@@ -167,7 +166,7 @@ Result<bool> KnowledgeRuntime::Start() {
       lock.lock();
     }
   });
-  return true;
+  return OkStatus();
 }
 
 void KnowledgeRuntime::Stop() {

@@ -9,9 +9,9 @@
 #include <string>
 #include <thread>
 
+#include "base/status.h"
 #include "obs/metrics.h"
 #include "policy/cluster_facts.h"
-#include "policy/result.h"
 #include "watcher/object_sink.h"
 
 namespace backstop::watcher {
@@ -48,15 +48,15 @@ class KnowledgeRuntime {
 
   // Resolves the source and reads the config's "watcher" section. Errors are messages
   // for the user (file, key, what is wrong).
-  static Result<std::unique_ptr<KnowledgeRuntime>> Create(const KnowledgeFlags& flags,
-                                                          const rapidjson::Value* watcher_section,
-                                                          obs::Registry* registry,
-                                                          SinkWrapper wrap = nullptr);
+  static StatusOr<std::unique_ptr<KnowledgeRuntime>> Create(const KnowledgeFlags& flags,
+                                                            const rapidjson::Value* watcher_section,
+                                                            obs::Registry* registry,
+                                                            SinkWrapper wrap = nullptr);
   ~KnowledgeRuntime();
   KnowledgeRuntime(const KnowledgeRuntime&) = delete;
   KnowledgeRuntime& operator=(const KnowledgeRuntime&) = delete;
 
-  Result<bool> Start();
+  Status Start();
   void Stop();
 
   Mode mode() const { return mode_; }

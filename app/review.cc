@@ -13,8 +13,8 @@
 
 #include "app/config_file.h"
 #include "app/documents.h"
-#include "policy/config_reader.h"
-#include "policy/json_util.h"
+#include "base/config_reader.h"
+#include "base/json_util.h"
 #include "watcher/cluster_state.h"
 #include "watcher/knowledge.h"
 #include "watcher/watcher.h"
@@ -24,8 +24,6 @@ namespace backstop::app {
 namespace {
 
 using nlohmann::json;
-using policy::AsString;
-using policy::Member;
 using rapidjson::Value;
 
 constexpr std::string_view kAdmissionV1 = "admission.k8s.io/v1";
@@ -72,7 +70,7 @@ std::string Where(std::string_view source, int document, int line) {
   return w;
 }
 
-json ToNlohmann(const Value& v) { return json::parse(policy::ToJson(v)); }
+json ToNlohmann(const Value& v) { return json::parse(ToJson(v)); }
 
 bool IsListKind(const Value& doc) {
   auto kind = AsString(Member(&doc, "kind"));
@@ -81,8 +79,8 @@ bool IsListKind(const Value& doc) {
 }
 
 // Adds the review of one object (a document or a List item) to `out`.
-Result<bool> AddObject(const Value& object, const std::string& source, int document, int line,
-                       int item, const RequestOptions& options, std::vector<ReviewInput>* out) {
+Status AddObject(const Value& object, const std::string& source, int document, int line, int item,
+                 const RequestOptions& options, std::vector<ReviewInput>* out) {
   ReviewInput in;
   in.source = source;
   in.document = document;
@@ -91,44 +89,46 @@ Result<bool> AddObject(const Value& object, const std::string& source, int docum
   auto kind = Member(&object, "kind");
   if (kind != nullptr && kind->IsString() &&
       std::string_view(kind->GetString(), kind->GetStringLength()) == "AdmissionReview") {
-    in.review = policy::ToJson(object);
+    in.review = ToJson(object);
   } else if (kind != nullptr && kind->IsObject() && Member(&object, "uid") != nullptr) {
     // A bare AdmissionRequest, as some tools store them.
-    in.review = policy::ToJson(object);
+    in.review = ToJson(object);
     in.bare = true;
   } else {
     std::string seed = source + "#" + std::to_string(document);
     if (item >= 0) seed += "/items/" + std::to_string(item);
     auto review = BuildAdmissionReview(object, seed, options);
-    if (!review) return Error{in.Where() + ": " + review.error().message};
+    if (!review) return review.status().WithContext(in.Where());
     in.review = std::move(*review);
   }
   out->push_back(std::move(in));
-  return true;
+  return OkStatus();
 }
 
-Result<bool> AddDocument(const SourceDocument& doc, const RequestOptions& options,
-                         std::vector<ReviewInput>* out) {
+Status AddDocument(const SourceDocument& doc, const RequestOptions& options,
+                   std::vector<ReviewInput>* out) {
   const Value& v = *doc.json;
   const std::string where = Where(doc.source, doc.index, doc.line);
   if (!v.IsObject()) {
-    return Error{where + ": expected a Kubernetes object, got " + std::string(policy::TypeName(v))};
+    return InvalidArgumentError(where + ": expected a Kubernetes object, got " +
+                                std::string(TypeName(v)));
   }
   if (!IsListKind(v)) return AddObject(v, doc.source, doc.index, doc.line, -1, options, out);
 
   const std::string list_kind(*AsString(Member(&v, "kind")));
   const Value* items = Member(&v, "items");
-  if (items->IsNull()) return true;
+  if (items->IsNull()) return OkStatus();
   if (!items->IsArray()) {
-    return Error{where + ": " + list_kind + " items must be an array, got " +
-                 std::string(policy::TypeName(*items))};
+    return InvalidArgumentError(where + ": " + list_kind + " items must be an array, got " +
+                                std::string(TypeName(*items)));
   }
   for (rapidjson::SizeType i = 0; i < items->Size(); ++i) {
     const Value& item = (*items)[i];
     const int index = static_cast<int>(i);
     if (!item.IsObject()) {
-      return Error{where + ": items[" + std::to_string(i) +
-                   "]: expected a Kubernetes object, got " + std::string(policy::TypeName(item))};
+      return InvalidArgumentError(where + ": items[" + std::to_string(i) +
+                                  "]: expected a Kubernetes object, got " +
+                                  std::string(TypeName(item)));
     }
     // Items of a typed list (PodList from the API) carry no apiVersion/kind of their own.
     if (Member(&item, "kind") == nullptr && list_kind != "List") {
@@ -142,14 +142,14 @@ Result<bool> AddDocument(const SourceDocument& doc, const RequestOptions& option
           typed.AddMember("apiVersion", copy, typed.GetAllocator());
         }
       }
-      auto added = AddObject(typed, doc.source, doc.index, doc.line, index, options, out);
-      if (!added) return added;
+      Status added = AddObject(typed, doc.source, doc.index, doc.line, index, options, out);
+      if (!added.ok()) return added;
       continue;
     }
-    auto added = AddObject(item, doc.source, doc.index, doc.line, index, options, out);
-    if (!added) return added;
+    Status added = AddObject(item, doc.source, doc.index, doc.line, index, options, out);
+    if (!added.ok()) return added;
   }
-  return true;
+  return OkStatus();
 }
 
 bool SameFile(const std::filesystem::path& a, const std::string& b) {
@@ -219,25 +219,28 @@ std::string ReviewUid(std::string_view seed) {
   return buf;
 }
 
-Result<std::string> BuildAdmissionReview(const Value& object, std::string_view uid_seed,
-                                         const RequestOptions& options) {
+StatusOr<std::string> BuildAdmissionReview(const Value& object, std::string_view uid_seed,
+                                           const RequestOptions& options) {
   if (!object.IsObject()) {
-    return Error{"expected a Kubernetes object, got " + std::string(policy::TypeName(object))};
+    return InvalidArgumentError("expected a Kubernetes object, got " +
+                                std::string(TypeName(object)));
   }
   const Value* kind_value = Member(&object, "kind");
-  if (kind_value == nullptr || kind_value->IsNull()) return Error{"missing kind"};
+  if (kind_value == nullptr || kind_value->IsNull()) return InvalidArgumentError("missing kind");
   if (!kind_value->IsString()) {
-    return Error{"kind must be a string, got " + std::string(policy::TypeName(*kind_value))};
+    return InvalidArgumentError("kind must be a string, got " + std::string(TypeName(*kind_value)));
   }
   const std::string kind(kind_value->GetString(), kind_value->GetStringLength());
-  if (kind.empty()) return Error{"missing kind"};
+  if (kind.empty()) return InvalidArgumentError("missing kind");
   const Value* api_value = Member(&object, "apiVersion");
-  if (api_value == nullptr || api_value->IsNull()) return Error{"missing apiVersion"};
+  if (api_value == nullptr || api_value->IsNull())
+    return InvalidArgumentError("missing apiVersion");
   if (!api_value->IsString()) {
-    return Error{"apiVersion must be a string, got " + std::string(policy::TypeName(*api_value))};
+    return InvalidArgumentError("apiVersion must be a string, got " +
+                                std::string(TypeName(*api_value)));
   }
   const std::string api_version(api_value->GetString(), api_value->GetStringLength());
-  if (api_version.empty()) return Error{"missing apiVersion"};
+  if (api_version.empty()) return InvalidArgumentError("missing apiVersion");
   std::string group;
   std::string version = api_version;
   if (size_t slash = api_version.rfind('/'); slash != std::string::npos) {
@@ -246,7 +249,8 @@ Result<std::string> BuildAdmissionReview(const Value& object, std::string_view u
   }
   const Value* metadata = Member(&object, "metadata");
   if (metadata != nullptr && !metadata->IsNull() && !metadata->IsObject()) {
-    return Error{"metadata must be an object, got " + std::string(policy::TypeName(*metadata))};
+    return InvalidArgumentError("metadata must be an object, got " +
+                                std::string(TypeName(*metadata)));
   }
   std::string name;
   std::string ns;
@@ -255,8 +259,8 @@ Result<std::string> BuildAdmissionReview(const Value& object, std::string_view u
     const Value* v = Member(metadata, key);
     if (v == nullptr || v->IsNull()) continue;
     if (!v->IsString()) {
-      return Error{std::string("metadata.") + key + " must be a string, got " +
-                   std::string(policy::TypeName(*v))};
+      return InvalidArgumentError(std::string("metadata.") + key + " must be a string, got " +
+                                  std::string(TypeName(*v)));
     }
     out->assign(v->GetString(), v->GetStringLength());
   }
@@ -295,9 +299,9 @@ Result<std::string> BuildAdmissionReview(const Value& object, std::string_view u
   return review.dump();
 }
 
-Result<std::vector<ReviewInput>> CollectReviewInputs(const std::vector<std::string>& paths,
-                                                     const std::vector<std::string>& skip,
-                                                     const RequestOptions& options) {
+StatusOr<std::vector<ReviewInput>> CollectReviewInputs(const std::vector<std::string>& paths,
+                                                       const std::vector<std::string>& skip,
+                                                       const RequestOptions& options) {
   std::vector<ReviewInput> out;
   bool stdin_read = false;
   for (const std::string& path : paths) {
@@ -314,44 +318,44 @@ Result<std::vector<ReviewInput>> CollectReviewInputs(const std::vector<std::stri
         for (const std::string& s : skip) skipped = skipped || SameFile(entry.path(), s);
         if (!skipped) found.push_back(entry.path());
       }
-      if (ec) return Error{path + ": cannot list directory: " + ec.message()};
+      if (ec) return InvalidArgumentError(path + ": cannot list directory: " + ec.message());
       std::sort(found.begin(), found.end());
       for (const auto& f : found) files.push_back(f.string());
     } else {
       if (path == "-") {
-        if (stdin_read) return Error{"-: standard input can be read only once"};
+        if (stdin_read) return InvalidArgumentError("-: standard input can be read only once");
         stdin_read = true;
       }
       files.push_back(path);
     }
     for (const std::string& file : files) {
       auto docs = LoadDocuments(file);
-      if (!docs) return docs.error();
+      if (!docs) return docs.status();
       for (const SourceDocument& doc : *docs) {
-        auto added = AddDocument(doc, options, &out);
-        if (!added) return added.error();
+        Status added = AddDocument(doc, options, &out);
+        if (!added.ok()) return added;
       }
     }
   }
   return out;
 }
 
-Result<std::string> ApplyJsonPatch(std::string_view document, std::string_view patch) {
+StatusOr<std::string> ApplyJsonPatch(std::string_view document, std::string_view patch) {
   try {
     json doc = json::parse(document);
     json ops = json::parse(patch);
     return doc.patch(ops).dump();
   } catch (const json::exception& e) {
-    return Error{e.what()};
+    return InvalidArgumentError(e.what());
   }
 }
 
-Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& inputs) {
-  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(input.review, input.bare);
-  if (auto* e = std::get_if<webhook::DecodeError>(&decoded)) {
-    return Error{input.Where() + ": " + e->message};
+StatusOr<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& inputs) {
+  webhook::DecodedReview review;
+  if (Status decoded = webhook::DecodeAdmissionReview(input.review, &review, input.bare);
+      !decoded.ok()) {
+    return decoded.WithContext(input.Where());
   }
-  const webhook::DecodedReview& review = std::get<webhook::DecodedReview>(decoded);
   const policy::AdmissionRequest& request = review.request;
 
   ReviewRecord r;
@@ -364,8 +368,8 @@ Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& i
   if (r.name.empty()) {
     const Value* object = request.object != nullptr ? request.object : request.old_object;
     r.name = std::string(
-        AsString(policy::Find(object, {"metadata", "name"}))
-            .value_or(AsString(policy::Find(object, {"metadata", "generateName"})).value_or("")));
+        AsString(Find(object, {"metadata", "name"}))
+            .value_or(AsString(Find(object, {"metadata", "generateName"})).value_or("")));
   }
   r.operation = std::string(policy::OperationName(request.operation));
 
@@ -379,7 +383,7 @@ Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& i
 
   // Then validating admission, on the object as mutated.
   const policy::AdmissionRequest* validate_request = &request;
-  webhook::DecodeResult redecoded;
+  webhook::DecodedReview redecoded;
   if (!mutate.patch.empty()) {
     r.patch = webhook::PatchJson(mutate.patch);
     if (request.object == nullptr) {
@@ -387,21 +391,21 @@ Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& i
            "mutate", &r);
       return r;
     }
-    auto mutated = ApplyJsonPatch(policy::ToJson(*request.object), r.patch);
+    auto mutated = ApplyJsonPatch(ToJson(*request.object), r.patch);
     if (!mutated) {
-      Deny(policy::Decision::Errored(
-               500, "the mutating webhook's JSON Patch does not apply: " + mutated.error().message),
+      Deny(policy::Decision::Errored(500, "the mutating webhook's JSON Patch does not apply: " +
+                                              mutated.status().message()),
            "mutate", &r);
       return r;
     }
     r.mutated = *mutated;
     json body = json::parse(input.review);
     (input.bare ? body : body["request"])["object"] = json::parse(r.mutated);
-    redecoded = webhook::DecodeAdmissionReview(body.dump(), input.bare);
-    if (auto* e = std::get_if<webhook::DecodeError>(&redecoded)) {
-      return Error{input.Where() + ": after mutation: " + e->message};
+    if (Status decoded = webhook::DecodeAdmissionReview(body.dump(), &redecoded, input.bare);
+        !decoded.ok()) {
+      return decoded.WithContext(input.Where() + ": after mutation");
     }
-    validate_request = &std::get<webhook::DecodedReview>(redecoded).request;
+    validate_request = &redecoded.request;
   }
   policy::Decision validate = SafeDecide(webhook::Endpoint::kValidate, *validate_request, inputs);
   AddWarnings(validate, &r);
@@ -421,14 +425,14 @@ Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& i
   return r;
 }
 
-Result<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
-                                                 const Value* watcher_section,
-                                                 policy::TimePoint now) {
+StatusOr<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
+                                                   const Value* watcher_section,
+                                                   policy::TimePoint now) {
   // The "watcher" section as serve reads it: client keys and knowledge keys.
   watcher::KnowledgeOptions knowledge_options;
   {
     std::vector<std::string> errors;
-    policy::ConfigReader reader(watcher_section, "watcher", &errors);
+    ConfigReader reader(watcher_section, "watcher", &errors);
     watcher::WatcherOptions client_options;
     watcher::ParseWatcherClientOptions(reader, &client_options);
     watcher::ReadKnowledgeOptions(reader, &knowledge_options);
@@ -436,15 +440,15 @@ Result<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
     if (!errors.empty()) {
       std::string message = "--config: invalid configuration:";
       for (const auto& e : errors) message += "\n  " + e;
-      return Error{message};
+      return InvalidArgumentError(message);
     }
   }
   auto docs = LoadDocuments(path);
-  if (!docs) return Error{"--cluster-state " + docs.error().message};
+  if (!docs) return Status(docs.status().code(), "--cluster-state " + docs.status().message());
   std::vector<watcher::StateDocument> state;
   for (const auto& d : *docs) state.push_back({d.source, d.index, d.json.get()});
   auto facts = watcher::BuildClusterState(state, knowledge_options, now);
-  if (!facts) return Error{"--cluster-state " + facts.error().message};
+  if (!facts) return Status(facts.status().code(), "--cluster-state " + facts.status().message());
   // The file is taken as the cluster as it is now: every failure it shows is current.
   auto current = std::make_shared<policy::ClusterFacts>(**facts);
   for (auto& [image, observations] : current->absent_on_node) {
@@ -464,7 +468,8 @@ std::string RecordJson(const ReviewRecord& r) {
   j["name"] = r.name;
   j["operation"] = r.operation;
   j["allowed"] = r.allowed;
-  j["denied_by"] = r.denied_by.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.denied_by);
+  j["denied_by"] =
+      r.denied_by.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.denied_by);
   j["code"] = r.code;
   j["reason"] = r.reason;
   j["message"] = r.message;
@@ -540,8 +545,8 @@ int RunReview(const ReviewFlags& flags, std::ostream& out, std::ostream& err) {
   }
   auto config = LoadConfig(flags.config);
   if (!config) {
-    err << kPrefix << config.error().message << "\n";
-    return 2;
+    err << kPrefix << config.status().message() << "\n";
+    return ExitCodeFor(config.status());
   }
   const policy::TimePoint now = policy::Clock::now();
   DecisionInputs inputs{config->policy, std::make_shared<const policy::ClusterFacts>(), now, now};
@@ -552,8 +557,8 @@ int RunReview(const ReviewFlags& flags, std::ostream& out, std::ostream& err) {
     }
     auto facts = LoadClusterState(flags.cluster_state, section, now);
     if (!facts) {
-      err << kPrefix << facts.error().message << "\n";
-      return 2;
+      err << kPrefix << facts.status().message() << "\n";
+      return ExitCodeFor(facts.status());
     }
     inputs.facts = *facts;
   }
@@ -561,8 +566,8 @@ int RunReview(const ReviewFlags& flags, std::ostream& out, std::ostream& err) {
   auto collected =
       CollectReviewInputs(flags.files, {flags.cluster_state, flags.config}, request_options);
   if (!collected) {
-    err << kPrefix << collected.error().message << "\n";
-    return 2;
+    err << kPrefix << collected.status().message() << "\n";
+    return ExitCodeFor(collected.status());
   }
   if (collected->empty()) {
     std::string names;
@@ -575,8 +580,8 @@ int RunReview(const ReviewFlags& flags, std::ostream& out, std::ostream& err) {
   for (const ReviewInput& input : *collected) {
     auto record = ReviewOne(input, inputs);
     if (!record) {
-      err << kPrefix << record.error().message << "\n";
-      return 2;
+      err << kPrefix << record.status().message() << "\n";
+      return ExitCodeFor(record.status());
     }
     records.push_back(std::move(*record));
   }

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "app/decider.h"
+#include "base/status.h"
 #include "policy/admission_request.h"
 #include "policy/cluster_facts.h"
-#include "policy/result.h"
 
 namespace backstop::app {
 
@@ -42,8 +42,9 @@ struct RequestOptions {
 // namespace from metadata.namespace or "default" (also filled into the object, as the
 // apiserver does before admission), name from metadata.name, oldObject = the object for
 // UPDATE. Errors say what is missing ("missing kind").
-Result<std::string> BuildAdmissionReview(const rapidjson::Value& object, std::string_view uid_seed,
-                                         const RequestOptions& options);
+StatusOr<std::string> BuildAdmissionReview(const rapidjson::Value& object,
+                                           std::string_view uid_seed,
+                                           const RequestOptions& options);
 
 // A deterministic request uid (UUID-shaped) for a seed such as "file#2".
 std::string ReviewUid(std::string_view seed);
@@ -52,9 +53,9 @@ std::string ReviewUid(std::string_view seed);
 // order, not recursive, leaving out the paths in `skip`) and "-" (standard input, read once).
 // Each document is a manifest, a List (kind List or *List: each item), an AdmissionReview
 // (taken as is) or a bare AdmissionRequest. Errors name the file, document and line.
-Result<std::vector<ReviewInput>> CollectReviewInputs(const std::vector<std::string>& paths,
-                                                     const std::vector<std::string>& skip,
-                                                     const RequestOptions& options);
+StatusOr<std::vector<ReviewInput>> CollectReviewInputs(const std::vector<std::string>& paths,
+                                                       const std::vector<std::string>& skip,
+                                                       const RequestOptions& options);
 
 // The answer for one object, as the apiserver would combine the two webhooks.
 struct ReviewRecord {
@@ -80,18 +81,18 @@ struct ReviewRecord {
 // mutating answer, applies its patch, and asks for the validating answer on the mutated
 // object (re-encoded and decoded again, as a second webhook call would be). A denial by
 // either is the answer. Errors are input problems (the review does not decode).
-Result<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& inputs);
+StatusOr<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs& inputs);
 
 // Applies a JSON Patch (a JSON array) to a JSON document; the patched document, or why not.
-Result<std::string> ApplyJsonPatch(std::string_view document, std::string_view patch);
+StatusOr<std::string> ApplyJsonPatch(std::string_view document, std::string_view patch);
 
 // Cluster knowledge from a `kubectl get nodes,pods -A -o json` file, through
 // watcher::BuildClusterState, with the knowledge options of the config's "watcher"
 // section (null: defaults). Offline knowledge is taken as current: the snapshot is read
 // as the cluster now, so its failure observations count as seen at `now`.
-Result<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
-                                                 const rapidjson::Value* watcher_section,
-                                                 policy::TimePoint now);
+StatusOr<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
+                                                   const rapidjson::Value* watcher_section,
+                                                   policy::TimePoint now);
 
 // One JSON object (one line, no trailing newline) with the fields source, document,
 // [item,] kind, namespace, name, operation, allowed, denied_by, code, reason, message,

@@ -81,8 +81,8 @@ int Serve(const ServeFlags& flags) {
 
   auto config = LoadConfig(flags.config);
   if (!config) {
-    std::cerr << "backstop serve: " << config.error().message << "\n";
-    return 2;
+    std::cerr << "backstop serve: " << config.status().message() << "\n";
+    return ExitCodeFor(config.status());
   }
 
   // Signals are taken by one thread with sigwait; block them before any thread starts.
@@ -105,8 +105,8 @@ int Serve(const ServeFlags& flags) {
   }
   auto knowledge = KnowledgeRuntime::Create(flags.knowledge, watcher_section, &registry);
   if (!knowledge) {
-    std::cerr << "backstop serve: " << knowledge.error().message << "\n";
-    return 2;
+    std::cerr << "backstop serve: " << knowledge.status().message() << "\n";
+    return ExitCodeFor(knowledge.status());
   }
   KnowledgeRuntime& cluster = **knowledge;
   DecisionInputs base{config->policy, nullptr, {}, {}};
@@ -123,12 +123,12 @@ int Serve(const ServeFlags& flags) {
                          [&cluster](std::string* why) { return cluster.Ready(why); });
   auto port = server.Bind();
   if (!port) {
-    std::cerr << "backstop serve: " << port.error().message << "\n";
-    return 2;
+    std::cerr << "backstop serve: " << port.status().message() << "\n";
+    return ExitCodeFor(port.status());
   }
-  if (auto started = cluster.Start(); !started) {
-    std::cerr << "backstop serve: " << started.error().message << "\n";
-    return 2;
+  if (Status started = cluster.Start(); !started.ok()) {
+    std::cerr << "backstop serve: " << started.message() << "\n";
+    return ExitCodeFor(started);
   }
 
   std::mutex mu;

@@ -78,8 +78,8 @@ int Watch(const WatchFlags& flags) {
 
   auto config = LoadConfig(flags.config);
   if (!config) {
-    std::cerr << "backstop watch: " << config.error().message << "\n";
-    return 2;
+    std::cerr << "backstop watch: " << config.status().message() << "\n";
+    return ExitCodeFor(config.status());
   }
   const rapidjson::Value* section = nullptr;
   if (auto it = config->document->FindMember("watcher"); it != config->document->MemberEnd()) {
@@ -92,8 +92,8 @@ int Watch(const WatchFlags& flags) {
       knowledge_flags, section, &registry,
       [](watcher::ObjectSink* next) { return std::make_unique<LoggingSink>(next); });
   if (!runtime) {
-    std::cerr << "backstop watch: " << runtime.error().message << "\n";
-    return runtime.error().message.find("not running in a cluster") != std::string::npos ? 1 : 2;
+    std::cerr << "backstop watch: " << runtime.status().message() << "\n";
+    return ExitCodeFor(runtime.status());
   }
 
   // Signals are taken with sigwait; block them before any thread starts.
@@ -103,9 +103,9 @@ int Watch(const WatchFlags& flags) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (auto started = (*runtime)->Start(); !started) {
-    std::cerr << "backstop watch: " << started.error().message << "\n";
-    return 2;
+  if (Status started = (*runtime)->Start(); !started.ok()) {
+    std::cerr << "backstop watch: " << started.message() << "\n";
+    return ExitCodeFor(started);
   }
   int sig = 0;
   sigwait(&signals, &sig);

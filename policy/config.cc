@@ -4,7 +4,7 @@
 
 namespace backstop::policy {
 
-Result<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
+StatusOr<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
   std::vector<std::string> errors;
   PolicyConfig config;
   ConfigReader top(root.IsNull() ? nullptr : &root, "", &errors);
@@ -17,7 +17,7 @@ Result<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
   if (!errors.empty()) {
     std::string message;
     for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return Error{message};
+    return InvalidArgumentError(message);
   }
   return config;
 }

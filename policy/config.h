@@ -2,10 +2,10 @@
 
 #include <rapidjson/document.h>
 
+#include "base/status.h"
 #include "policy/executor_config_policy.h"
 #include "policy/image_policy.h"
 #include "policy/job_policy.h"
-#include "policy/result.h"
 #include "policy/taskspawner_policy.h"
 
 namespace backstop::policy {
@@ -21,6 +21,6 @@ struct PolicyConfig {
 
 // Builds a PolicyConfig from the parsed config document. All problems are reported
 // together, one per line, each with its dotted key path.
-Result<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root);
+StatusOr<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root);
 
 }  // namespace backstop::policy

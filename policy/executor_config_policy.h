@@ -2,8 +2,8 @@
 
 #include <cstdint>
 
+#include "base/config_reader.h"
 #include "policy/admission_request.h"
-#include "policy/config_reader.h"
 #include "policy/decision.h"
 
 namespace backstop::policy {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <utility>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
 namespace backstop::policy {
 namespace {

@@ -33,8 +33,8 @@ std::string GoQuote(std::string_view s) {
   return out;
 }
 
-Error Invalid(std::string_view original) {
-  return Error{"time: invalid duration " + GoQuote(original)};
+Status Invalid(std::string_view original) {
+  return InvalidArgumentError("time: invalid duration " + GoQuote(original));
 }
 
 // Nanoseconds per unit; the table holds every spelling Go accepts.
@@ -88,7 +88,7 @@ size_t PutFraction(char* buf, size_t w, uint64_t v, int prec, uint64_t* rest) {
 
 }  // namespace
 
-Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
+StatusOr<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   const std::string_view original = text;
   bool negative = false;
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
@@ -143,12 +143,13 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
     // Unit: everything up to the next digit or point.
     size_t u = 0;
     while (u < text.size() && !(text[u] == '.' || IsDigit(text[u]))) ++u;
-    if (u == 0) return Error{"time: missing unit in duration " + GoQuote(original)};
+    if (u == 0) return InvalidArgumentError("time: missing unit in duration " + GoQuote(original));
     const std::string_view unit = text.substr(0, u);
     text.remove_prefix(u);
     uint64_t scale = 0;
     if (!UnitScale(unit, &scale)) {
-      return Error{"time: unknown unit " + GoQuote(unit) + " in duration " + GoQuote(original)};
+      return InvalidArgumentError("time: unknown unit " + GoQuote(unit) + " in duration " +
+                                  GoQuote(original));
     }
 
     if (whole > kTwoTo63 / scale) return Invalid(original);
@@ -170,7 +171,7 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<int64_t>(total));
 }
 
-Result<int64_t> ParseGoAtoi(std::string_view text) {
+StatusOr<int64_t> ParseGoAtoi(std::string_view text) {
   const std::string quoted = GoQuote(text);
   std::string_view digits = text;
   bool negative = false;
@@ -178,12 +179,15 @@ Result<int64_t> ParseGoAtoi(std::string_view text) {
     negative = digits.front() == '-';
     digits.remove_prefix(1);
   }
-  if (digits.empty()) return Error{"strconv.Atoi: parsing " + quoted + ": invalid syntax"};
-  const Error out_of_range{"strconv.Atoi: parsing " + quoted + ": value out of range"};
+  if (digits.empty())
+    return InvalidArgumentError("strconv.Atoi: parsing " + quoted + ": invalid syntax");
+  const Status out_of_range =
+      InvalidArgumentError("strconv.Atoi: parsing " + quoted + ": value out of range");
   uint64_t magnitude = 0;
   for (char c : digits) {
     // Like Go, the first problem met while scanning decides the error.
-    if (!IsDigit(c)) return Error{"strconv.Atoi: parsing " + quoted + ": invalid syntax"};
+    if (!IsDigit(c))
+      return InvalidArgumentError("strconv.Atoi: parsing " + quoted + ": invalid syntax");
     const auto d = static_cast<uint64_t>(c - '0');
     if (magnitude > (kTwoTo63 - d) / 10) return out_of_range;
     magnitude = magnitude * 10 + d;
@@ -256,16 +260,16 @@ std::string FormatShortDuration(std::chrono::nanoseconds d) {
   return s;
 }
 
-Result<KelosPollInterval> ParseKelosPollInterval(std::string_view text) {
-  if (text.empty()) return Error{"empty poll interval"};
-  Result<std::chrono::nanoseconds> duration = ParseGoDuration(text);
+StatusOr<KelosPollInterval> ParseKelosPollInterval(std::string_view text) {
+  if (text.empty()) return InvalidArgumentError("empty poll interval");
+  StatusOr<std::chrono::nanoseconds> duration = ParseGoDuration(text);
   if (duration.ok()) return KelosPollInterval{*duration, false};
-  Result<int64_t> seconds = ParseGoAtoi(text);
-  if (!seconds.ok()) return Error{duration.error().message};
+  StatusOr<int64_t> seconds = ParseGoAtoi(text);
+  if (!seconds.ok()) return duration.status();
   constexpr int64_t kNanosPerSecond = 1000000000;
   if (*seconds > std::numeric_limits<int64_t>::max() / kNanosPerSecond ||
       *seconds < std::numeric_limits<int64_t>::min() / kNanosPerSecond) {
-    return Error{std::to_string(*seconds) + " seconds overflows a Go time.Duration"};
+    return InvalidArgumentError(std::to_string(*seconds) + " seconds overflows a Go time.Duration");
   }
   return KelosPollInterval{std::chrono::nanoseconds(*seconds * kNanosPerSecond), true};
 }

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::policy {
 
@@ -13,11 +13,11 @@ namespace backstop::policy {
 // ms, s, m, h), e.g. "90s", "1h30m", "1.5h", "-5m". A lone "0" (optionally signed) is
 // zero; anything else without a unit is an error. Values beyond int64 nanoseconds are
 // errors. Error messages use Go's wording (`time: invalid duration "x"`).
-Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
+StatusOr<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
 // Parses a decimal integer the way Go's strconv.Atoi does on 64-bit platforms: an
 // optional sign and at least one ASCII digit, nothing else, within int64.
-Result<int64_t> ParseGoAtoi(std::string_view text);
+StatusOr<int64_t> ParseGoAtoi(std::string_view text);
 
 // Formats a duration the way Go's time.Duration.String does: "0s", "1.5s", "5m0s",
 // "1h30m0s", "500ms", "-5m0s".
@@ -38,7 +38,7 @@ struct KelosPollInterval {
 // here that is an error. An empty string is an error too (callers treat "" as unset).
 // Whole seconds whose nanosecond value would overflow int64 are errors (the spawner
 // would wrap around).
-Result<KelosPollInterval> ParseKelosPollInterval(std::string_view text);
+StatusOr<KelosPollInterval> ParseKelosPollInterval(std::string_view text);
 
 // The interval kelos uses when a poll interval is unset or unreadable.
 inline constexpr std::chrono::nanoseconds kKelosDefaultPollInterval = std::chrono::minutes(5);

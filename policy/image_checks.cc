@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_util.h"
 #include "policy/engine.h"
 #include "policy/image_policy.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 #include "policy/node_eligibility.h"
 
 namespace backstop::policy {
@@ -429,8 +429,8 @@ Decision CheckPodSpecImages(const rapidjson::Value& pod_spec, std::string_view f
       findings.push_back(Finding{
           kRuleInvalidReference, options.invalid_reference,
           fields + ": InvalidImageName: couldn't parse image name \"" + use.image +
-              "\": " + ref.error().message,
-          fields + ": InvalidImageName: \"" + use.image + "\": " + ref.error().message, ""});
+              "\": " + ref.status().message(),
+          fields + ": InvalidImageName: \"" + use.image + "\": " + ref.status().message(), ""});
       continue;
     }
     const std::string normalized = ref->Normalized();

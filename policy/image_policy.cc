@@ -1,8 +1,8 @@
 #include "policy/image_policy.h"
 
+#include "base/json_util.h"
 #include "policy/engine.h"
 #include "policy/image_checks.h"
-#include "policy/json_util.h"
 
 namespace backstop::policy {
 namespace {

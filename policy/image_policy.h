@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/config_reader.h"
 #include "policy/admission_request.h"
-#include "policy/config_reader.h"
 #include "policy/decision.h"
 
 namespace backstop::policy {

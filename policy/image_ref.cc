@@ -393,11 +393,11 @@ ImageRefErrorKind ParseNormalizedReference(std::string_view reference, ImageRef*
   return kind;
 }
 
-Result<ImageRef> ParseImageRef(std::string_view reference) {
+StatusOr<ImageRef> ParseImageRef(std::string_view reference) {
   ImageRef ref;
   std::string message;
   if (ParseNormalizedReference(reference, &ref, &message) != ImageRefErrorKind::kNone) {
-    return Error{std::move(message)};
+    return InvalidArgumentError(std::move(message));
   }
   return ref;
 }

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::policy {
 
@@ -59,7 +59,7 @@ ImageRefErrorKind ParseNormalizedReference(std::string_view reference, ImageRef*
 
 // Parses and normalises like ParseNormalizedNamed (see ParseNormalizedReference); the
 // error carries the upstream message (e.g. "invalid reference format").
-Result<ImageRef> ParseImageRef(std::string_view reference);
+StatusOr<ImageRef> ParseImageRef(std::string_view reference);
 
 // The normalised form used as the key of image knowledge (node image lists, observations):
 // Normalized() of the parsed reference, or nullopt when it does not parse.

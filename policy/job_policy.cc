@@ -7,10 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json_util.h"
 #include "policy/engine.h"
 #include "policy/image_checks.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 
 namespace backstop::policy {
 namespace {

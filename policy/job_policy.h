@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/config_reader.h"
 #include "policy/admission_request.h"
-#include "policy/config_reader.h"
 #include "policy/decision.h"
 
 namespace backstop::policy {

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
 namespace backstop::policy {
 namespace {

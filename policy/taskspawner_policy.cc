@@ -7,10 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json_util.h"
 #include "policy/engine.h"
 #include "policy/field_rules.h"
 #include "policy/go_duration.h"
-#include "policy/json_util.h"
 
 namespace backstop::policy {
 namespace {
@@ -48,7 +48,7 @@ PollIntervalField CheckPollInterval(FieldRules& rules, const FieldPath& path,
   // kelos treats an empty string as unset and polls every 5m.
   if (text->empty()) return field;
   const std::string got = QuoteJson(*text);
-  Result<KelosPollInterval> parsed = ParseKelosPollInterval(*text);
+  StatusOr<KelosPollInterval> parsed = ParseKelosPollInterval(*text);
   if (!parsed.ok()) {
     field.state = PollIntervalField::State::kInvalid;
     rules.Violate(std::string(kPollIntervalRule), path,
@@ -108,7 +108,7 @@ void ParseTaskSpawnerOptions(ConfigReader reader, TaskSpawnerOptions* out) {
     constexpr std::string_view kExpect = "must be a Go duration (e.g. \"30s\") or whole seconds";
     if (v->IsString()) {
       const std::string_view text(v->GetString(), v->GetStringLength());
-      Result<KelosPollInterval> parsed = ParseKelosPollInterval(text);
+      StatusOr<KelosPollInterval> parsed = ParseKelosPollInterval(text);
       if (!parsed.ok()) {
         reader.Fail("minPollInterval", std::string(kExpect) + ", got " + QuoteJson(text));
       } else if (parsed->value < nanoseconds(0)) {

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
+#include "base/config_reader.h"
 #include "policy/admission_request.h"
-#include "policy/config_reader.h"
 #include "policy/decision.h"
 
 namespace backstop::policy {

@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
 namespace backstop::watcher {
 namespace {
 
-using policy::AsString;
-using policy::Find;
-using policy::Member;
-using policy::StringOrEmpty;
 using rapidjson::Value;
 
 std::string Lower(std::string_view s) {

@@ -1,13 +1,10 @@
 #include "watcher/cluster_state.h"
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
 namespace backstop::watcher {
 namespace {
 
-using policy::AsString;
-using policy::Find;
-using policy::Member;
 using rapidjson::Value;
 
 enum class ItemKind { kNode, kPod, kOther };
@@ -35,17 +32,17 @@ std::string Where(const StateDocument& doc) {
 
 }  // namespace
 
-Result<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocument>& documents,
-                                                  const KnowledgeOptions& options,
-                                                  policy::TimePoint now) {
+StatusOr<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocument>& documents,
+                                                    const KnowledgeOptions& options,
+                                                    policy::TimePoint now) {
   std::vector<const Value*> nodes;
   std::vector<const Value*> pods;
   for (const StateDocument& doc : documents) {
     if (doc.json == nullptr || !doc.json->IsObject()) {
-      return Error{Where(doc) +
-                   ": expected a Kubernetes object (a List, NodeList, PodList, "
-                   "Node or Pod), got " +
-                   std::string(doc.json ? policy::TypeName(*doc.json) : "nothing")};
+      return InvalidArgumentError(Where(doc) +
+                                  ": expected a Kubernetes object (a List, NodeList, PodList, "
+                                  "Node or Pod), got " +
+                                  std::string(doc.json ? TypeName(*doc.json) : "nothing"));
     }
     auto kind = AsString(Member(doc.json, "kind"));
     const std::string_view k = kind ? *kind : std::string_view();
@@ -53,20 +50,22 @@ Result<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocumen
       const Value* items = Member(doc.json, "items");
       if (items == nullptr || items->IsNull()) continue;
       if (!items->IsArray()) {
-        return Error{Where(doc) + ": " + std::string(k) + " items must be an array, got " +
-                     std::string(policy::TypeName(*items))};
+        return InvalidArgumentError(Where(doc) + ": " + std::string(k) +
+                                    " items must be an array, got " +
+                                    std::string(TypeName(*items)));
       }
       for (rapidjson::SizeType i = 0; i < items->Size(); ++i) {
         const Value& item = (*items)[i];
         if (!item.IsObject()) {
-          return Error{Where(doc) + ": items[" + std::to_string(i) + "] must be an object, got " +
-                       std::string(policy::TypeName(item))};
+          return InvalidArgumentError(Where(doc) + ": items[" + std::to_string(i) +
+                                      "] must be an object, got " + std::string(TypeName(item)));
         }
         ItemKind ik = KindOf(item, k);
         if (ik == ItemKind::kOther) continue;  // services, deployments ... of `kubectl get all`
         if (!AsString(Find(&item, {"metadata", "name"}))) {
-          return Error{Where(doc) + ": items[" + std::to_string(i) +
-                       "]: " + (ik == ItemKind::kNode ? "Node" : "Pod") + " without metadata.name"};
+          return InvalidArgumentError(Where(doc) + ": items[" + std::to_string(i) +
+                                      "]: " + (ik == ItemKind::kNode ? "Node" : "Pod") +
+                                      " without metadata.name");
         }
         (ik == ItemKind::kNode ? nodes : pods).push_back(&item);
       }
@@ -74,12 +73,13 @@ Result<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocumen
     }
     ItemKind ik = KindOf(*doc.json, "");
     if (ik == ItemKind::kOther) {
-      return Error{Where(doc) + ": kind " + (k.empty() ? std::string("(none)") : std::string(k)) +
-                   " is not a List, NodeList, PodList, Node or Pod"};
+      return InvalidArgumentError(Where(doc) + ": kind " +
+                                  (k.empty() ? std::string("(none)") : std::string(k)) +
+                                  " is not a List, NodeList, PodList, Node or Pod");
     }
     if (!AsString(Find(doc.json, {"metadata", "name"}))) {
-      return Error{Where(doc) + ": " + (ik == ItemKind::kNode ? "Node" : "Pod") +
-                   " without metadata.name"};
+      return InvalidArgumentError(Where(doc) + ": " + (ik == ItemKind::kNode ? "Node" : "Pod") +
+                                  " without metadata.name");
     }
     (ik == ItemKind::kNode ? nodes : pods).push_back(doc.json);
   }

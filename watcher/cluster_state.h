@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "policy/cluster_facts.h"
-#include "policy/result.h"
 #include "watcher/knowledge.h"
 
 namespace backstop::watcher {
@@ -26,8 +26,8 @@ struct StateDocument {
 // code path as the watcher (Replace + MarkSynced for "nodes" and "pods"), so the snapshot
 // is synced; observation times come from the objects' timestamps when present, else `now`.
 // Errors name the source and document (and item).
-Result<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocument>& documents,
-                                                  const KnowledgeOptions& options,
-                                                  policy::TimePoint now);
+StatusOr<policy::ClusterFactsPtr> BuildClusterState(const std::vector<StateDocument>& documents,
+                                                    const KnowledgeOptions& options,
+                                                    policy::TimePoint now);
 
 }  // namespace backstop::watcher

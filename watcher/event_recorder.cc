@@ -105,7 +105,7 @@ bool EventRecorder::Post(const PodEventRequest& r) {
                            sb.GetString());
   if (!res) {
     obs::Log(obs::LogLevel::kWarn, "event not written",
-             {{"pod", r.namespace_name + "/" + r.pod}, {"error", res.error().message}});
+             {{"pod", r.namespace_name + "/" + r.pod}, {"error", res.status().message()}});
     return false;
   }
   if (res->status != 201 && res->status != 200) {

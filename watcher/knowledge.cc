@@ -3,17 +3,13 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "base/json_util.h"
 #include "obs/metrics.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 
 namespace backstop::watcher {
 namespace {
 
-using policy::AsString;
-using policy::Find;
-using policy::Member;
-using policy::StringOrEmpty;
 using policy::TimePoint;
 using rapidjson::Value;
 
@@ -31,7 +27,7 @@ bool ContainsValue(const std::vector<T>& v, const T& x) {
 
 }  // namespace
 
-void ReadKnowledgeOptions(policy::ConfigReader& reader, KnowledgeOptions* options) {
+void ReadKnowledgeOptions(ConfigReader& reader, KnowledgeOptions* options) {
   reader.Int("nodeStatusMaxImages", &options->node_status_max_images, 1, 100000);
   int64_t ttl = options->observation_ttl.count();
   reader.Int("observationTtlSeconds", &ttl, 1, 7 * 24 * 3600);
@@ -41,16 +37,16 @@ void ReadKnowledgeOptions(policy::ConfigReader& reader, KnowledgeOptions* option
   options->unschedulable_grace = std::chrono::seconds(grace);
 }
 
-Result<KnowledgeOptions> ParseKnowledgeOptions(const rapidjson::Value* section) {
+StatusOr<KnowledgeOptions> ParseKnowledgeOptions(const rapidjson::Value* section) {
   KnowledgeOptions options;
   std::vector<std::string> errors;
-  policy::ConfigReader reader(section, "watcher", &errors);
+  ConfigReader reader(section, "watcher", &errors);
   ReadKnowledgeOptions(reader, &options);
   reader.RejectUnknown();
   if (!errors.empty()) {
     std::string message;
     for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return Error{message};
+    return InvalidArgumentError(message);
   }
   return options;
 }

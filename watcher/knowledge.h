@@ -13,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/config_reader.h"
+#include "base/status.h"
 #include "policy/cluster_facts.h"
-#include "policy/config_reader.h"
-#include "policy/result.h"
 #include "watcher/classifier.h"
 #include "watcher/facts_store.h"
 #include "watcher/object_sink.h"
@@ -49,9 +49,9 @@ struct KnowledgeOptions {
 
 // Reads the three keys above from `reader` (the "watcher" section), leaving other keys
 // of the section to their owners: it does not call RejectUnknown().
-void ReadKnowledgeOptions(policy::ConfigReader& reader, KnowledgeOptions* options);
+void ReadKnowledgeOptions(ConfigReader& reader, KnowledgeOptions* options);
 // Parses a section holding only these keys (null = defaults); unknown keys are errors.
-Result<KnowledgeOptions> ParseKnowledgeOptions(const rapidjson::Value* section);
+StatusOr<KnowledgeOptions> ParseKnowledgeOptions(const rapidjson::Value* section);
 
 // Accumulates what the list/watch loops show about nodes and pods and publishes
 // immutable ClusterFacts snapshots into a FactsStore.

@@ -112,25 +112,26 @@ KubeClient::KubeClient(ClusterConnection conn, std::shared_ptr<TokenSource> toke
 
 KubeClient::~KubeClient() { Cancel(); }
 
-Result<bool> KubeClient::Validate() const {
-  if (conn_.host.empty()) return Error{"no apiserver host"};
+Status KubeClient::Validate() const {
+  if (conn_.host.empty()) return InvalidArgumentError("no apiserver host");
   if (!conn_.ca_pem.empty()) {
     X509_STORE* store = StoreFromPem(conn_.ca_pem);
-    if (store == nullptr) return Error{"certificate authority: no PEM certificate found"};
+    if (store == nullptr)
+      return InvalidArgumentError("certificate authority: no PEM certificate found");
     X509_STORE_free(store);
   }
   if (!conn_.client_cert_pem.empty()) {
     X509* cert = CertFromPem(conn_.client_cert_pem);
-    if (cert == nullptr) return Error{"client certificate: not a PEM certificate"};
+    if (cert == nullptr) return InvalidArgumentError("client certificate: not a PEM certificate");
     X509_free(cert);
     EVP_PKEY* key = KeyFromPem(conn_.client_key_pem);
-    if (key == nullptr) return Error{"client key: not a PEM private key"};
+    if (key == nullptr) return InvalidArgumentError("client key: not a PEM private key");
     EVP_PKEY_free(key);
   }
-  return true;
+  return OkStatus();
 }
 
-Result<std::unique_ptr<httplib::ClientImpl>> KubeClient::MakeClient(
+StatusOr<std::unique_ptr<httplib::ClientImpl>> KubeClient::MakeClient(
     std::chrono::seconds read_timeout) const {
   std::unique_ptr<httplib::ClientImpl> client;
   if (conn_.scheme == "https") {
@@ -141,7 +142,7 @@ Result<std::unique_ptr<httplib::ClientImpl>> KubeClient::MakeClient(
       if (cert == nullptr || key == nullptr) {
         X509_free(cert);
         EVP_PKEY_free(key);
-        return Error{"client certificate or key is not valid PEM"};
+        return InvalidArgumentError("client certificate or key is not valid PEM");
       }
       // The SSL context takes its own references.
       ssl = std::make_unique<httplib::SSLClient>(conn_.host, conn_.port, cert, key);
@@ -150,14 +151,16 @@ Result<std::unique_ptr<httplib::ClientImpl>> KubeClient::MakeClient(
     } else {
       ssl = std::make_unique<httplib::SSLClient>(conn_.host, conn_.port);
     }
-    if (!ssl->is_valid()) return Error{"cannot set up TLS (client certificate and key mismatch?)"};
+    if (!ssl->is_valid())
+      return InvalidArgumentError("cannot set up TLS (client certificate and key mismatch?)");
     if (conn_.insecure_skip_tls_verify) {
       ssl->enable_server_certificate_verification(false);
     } else {
       ssl->enable_server_certificate_verification(true);
       if (!conn_.ca_pem.empty()) {
         X509_STORE* store = StoreFromPem(conn_.ca_pem);
-        if (store == nullptr) return Error{"certificate authority: no PEM certificate found"};
+        if (store == nullptr)
+          return InvalidArgumentError("certificate authority: no PEM certificate found");
         ssl->set_ca_cert_store(store);  // takes ownership
       }
     }
@@ -215,13 +218,13 @@ httplib::Headers MakeHeaders(const std::string& token, const std::string& user_a
 
 }  // namespace
 
-Result<bool> KubeClient::GetChunked(const std::string& path_and_query,
-                                    std::chrono::seconds read_timeout,
-                                    const std::function<bool(int, std::string_view)>& on_chunk,
-                                    HttpResult* out) {
+StatusOr<bool> KubeClient::GetChunked(const std::string& path_and_query,
+                                      std::chrono::seconds read_timeout,
+                                      const std::function<bool(int, std::string_view)>& on_chunk,
+                                      HttpResult* out) {
   auto client = MakeClient(read_timeout);
-  if (!client) return client.error();
-  if (!Register(client->get())) return Error{"cancelled"};
+  if (!client) return client.status();
+  if (!Register(client->get())) return CancelledError("cancelled");
   bool stopped = false;
   auto res = (*client)->Get(
       conn_.base_path + path_and_query, MakeHeaders(token_->Get(), options_.user_agent),
@@ -235,15 +238,15 @@ Result<bool> KubeClient::GetChunked(const std::string& path_and_query,
         return false;
       });
   Unregister(client->get());
-  if (cancelled()) return Error{"cancelled"};
+  if (cancelled()) return CancelledError("cancelled");
   if (stopped) return false;  // the caller knows why it stopped
-  if (!res) return Error{httplib::to_string(res.error())};
+  if (!res) return UnavailableError(httplib::to_string(res.error()));
   out->status = res->status;
   if (out->status == 401) token_->Invalidate();
   return true;
 }
 
-Result<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max_body_bytes) {
+StatusOr<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max_body_bytes) {
   HttpResult out;
   auto whole = GetChunked(
       path_and_query, options_.request_timeout,
@@ -253,16 +256,17 @@ Result<HttpResult> KubeClient::Get(const std::string& path_and_query, size_t max
         return true;
       },
       &out);
-  if (!whole) return whole.error();
+  if (!whole) return whole.status();
   if (!*whole) {  // stopped above: the body outgrew the cap
-    return Error{"response larger than " + std::to_string(max_body_bytes) + " bytes"};
+    return ResourceExhaustedError("response larger than " + std::to_string(max_body_bytes) +
+                                  " bytes");
   }
   return out;
 }
 
-Result<HttpResult> KubeClient::Stream(const std::string& path_and_query,
-                                      std::chrono::seconds idle_timeout,
-                                      const std::function<bool(std::string_view)>& on_data) {
+StatusOr<HttpResult> KubeClient::Stream(const std::string& path_and_query,
+                                        std::chrono::seconds idle_timeout,
+                                        const std::function<bool(std::string_view)>& on_data) {
   HttpResult out;
   auto done = GetChunked(
       path_and_query, idle_timeout,
@@ -276,15 +280,15 @@ Result<HttpResult> KubeClient::Stream(const std::string& path_and_query,
       &out);
   // A stream that was accepted and then broke reports the transport error; one the
   // consumer stopped returns what it had.
-  if (!done) return done.error();
+  if (!done) return done.status();
   return out;
 }
 
-Result<HttpResult> KubeClient::Send(const std::string& method, const std::string& path_and_query,
-                                    const std::string& json_body, size_t max_body_bytes) {
+StatusOr<HttpResult> KubeClient::Send(const std::string& method, const std::string& path_and_query,
+                                      const std::string& json_body, size_t max_body_bytes) {
   auto client = MakeClient(options_.request_timeout);
-  if (!client) return client.error();
-  if (!Register(client->get())) return Error{"cancelled"};
+  if (!client) return client.status();
+  if (!Register(client->get())) return CancelledError("cancelled");
   const std::string path = conn_.base_path + path_and_query;
   const auto headers = MakeHeaders(token_->Get(), options_.user_agent);
   const std::string content_type =
@@ -298,11 +302,11 @@ Result<HttpResult> KubeClient::Send(const std::string& method, const std::string
     res = (*client)->Patch(path, headers, json_body, content_type);
   } else {
     Unregister(client->get());
-    return Error{"unsupported method " + method};
+    return InternalError("unsupported method " + method);
   }
   Unregister(client->get());
-  if (cancelled()) return Error{"cancelled"};
-  if (!res) return Error{httplib::to_string(res.error())};
+  if (cancelled()) return CancelledError("cancelled");
+  if (!res) return UnavailableError(httplib::to_string(res.error()));
   HttpResult out;
   out.status = res->status;
   out.body = res->body.substr(0, max_body_bytes);

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "base/status.h"
 #include "watcher/kubeconfig.h"
 
 namespace httplib {
@@ -66,24 +66,25 @@ class KubeClient {
   KubeClient(const KubeClient&) = delete;
   KubeClient& operator=(const KubeClient&) = delete;
 
-  // Checks that the PEM material parses (fail fast at start).
-  Result<bool> Validate() const;
+  // Checks that the PEM material parses (fail fast at start): InvalidArgument otherwise.
+  Status Validate() const;
 
   // GET `path_and_query` (relative to the server, e.g. "/api/v1/pods?limit=500") and
-  // collect the body, failing when it exceeds `max_body_bytes`. An Error is a transport
-  // failure (connect, TLS, reset, timeout, cancelled, too large); HTTP errors come back
-  // as a status. A 401 invalidates the cached token.
-  Result<HttpResult> Get(const std::string& path_and_query, size_t max_body_bytes);
+  // collect the body, failing when it exceeds `max_body_bytes`. A non-OK status is a
+  // transport failure: Unavailable (connect, TLS, reset, timeout), Cancelled, or
+  // ResourceExhausted (too large); HTTP errors come back as the result's status code. A 401
+  // invalidates the cached token.
+  StatusOr<HttpResult> Get(const std::string& path_and_query, size_t max_body_bytes);
 
   // Streaming GET: a 2xx body is handed to `on_data` chunk by chunk as it arrives
   // (returning false closes the stream); a non-2xx body is collected (capped at 64 KiB)
   // into the result. `idle_timeout` bounds the wait for the next byte.
-  Result<HttpResult> Stream(const std::string& path_and_query, std::chrono::seconds idle_timeout,
-                            const std::function<bool(std::string_view)>& on_data);
+  StatusOr<HttpResult> Stream(const std::string& path_and_query, std::chrono::seconds idle_timeout,
+                              const std::function<bool(std::string_view)>& on_data);
 
   // Sends a request with a JSON body (POST, PUT, PATCH); body of the answer capped.
-  Result<HttpResult> Send(const std::string& method, const std::string& path_and_query,
-                          const std::string& json_body, size_t max_body_bytes = 1 << 20);
+  StatusOr<HttpResult> Send(const std::string& method, const std::string& path_and_query,
+                            const std::string& json_body, size_t max_body_bytes = 1 << 20);
 
   // Interrupts requests in flight and makes later ones fail at once (shutdown).
   void Cancel();
@@ -92,14 +93,15 @@ class KubeClient {
   const ClusterConnection& connection() const { return conn_; }
 
  private:
-  Result<std::unique_ptr<httplib::ClientImpl>> MakeClient(std::chrono::seconds read_timeout) const;
+  StatusOr<std::unique_ptr<httplib::ClientImpl>> MakeClient(
+      std::chrono::seconds read_timeout) const;
   // One GET whose body goes chunk by chunk to `on_chunk(status, data)`; returning false
   // stops the transfer. Result: true when the body was read to its end, false when
   // `on_chunk` stopped it, or the transport error (or "cancelled"). `out->status` is set
   // from the response line before the first chunk.
-  Result<bool> GetChunked(const std::string& path_and_query, std::chrono::seconds read_timeout,
-                          const std::function<bool(int, std::string_view)>& on_chunk,
-                          HttpResult* out);
+  StatusOr<bool> GetChunked(const std::string& path_and_query, std::chrono::seconds read_timeout,
+                            const std::function<bool(int, std::string_view)>& on_chunk,
+                            HttpResult* out);
   bool Register(httplib::ClientImpl* c);
   void Unregister(httplib::ClientImpl* c);
 

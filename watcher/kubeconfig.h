@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::watcher {
 
@@ -28,17 +28,17 @@ struct ClusterConnection {
 };
 
 // Parses "https://host:port/prefix" into scheme/host/port/base_path.
-Result<bool> ParseServerUrl(std::string_view url, ClusterConnection* out);
+Status ParseServerUrl(std::string_view url, ClusterConnection* out);
 
 // Reads the current context of a kubeconfig file. Supported: server,
 // certificate-authority(-data), insecure-skip-tls-verify (refused unless
 // `allow_insecure`), client-certificate(-data), client-key(-data), token, tokenFile.
 // exec and auth-provider plugins are reported as unsupported. Relative file paths are
 // resolved against the kubeconfig's directory, as kubectl does.
-Result<ClusterConnection> LoadKubeconfig(const std::string& path, bool allow_insecure);
+StatusOr<ClusterConnection> LoadKubeconfig(const std::string& path, bool allow_insecure);
 // The same on text already read; `base_dir` resolves relative paths.
-Result<ClusterConnection> ParseKubeconfig(std::string_view yaml, const std::string& base_dir,
-                                          const std::string& source, bool allow_insecure);
+StatusOr<ClusterConnection> ParseKubeconfig(std::string_view yaml, const std::string& base_dir,
+                                            const std::string& source, bool allow_insecure);
 
 // The service-account mount of a pod; injectable for tests.
 struct InClusterPaths {
@@ -51,12 +51,12 @@ using EnvLookup = std::function<const char*(const char*)>;
 // In-cluster configuration from KUBERNETES_SERVICE_HOST/PORT and the service-account
 // mount. std::nullopt when not running in a cluster (no KUBERNETES_SERVICE_HOST); an
 // Error when it looks like a cluster but the mount is unusable.
-Result<std::optional<ClusterConnection>> InClusterConnection(
+StatusOr<std::optional<ClusterConnection>> InClusterConnection(
     const InClusterPaths& paths = {}, const EnvLookup& getenv_fn = [](const char* n) {
       return static_cast<const char*>(std::getenv(n));
     });
 
 // Decodes standard base64 (whitespace ignored); Error on invalid input.
-Result<std::string> DecodeBase64(std::string_view in);
+StatusOr<std::string> DecodeBase64(std::string_view in);
 
 }  // namespace backstop::watcher

@@ -172,7 +172,7 @@ Reflector::Outcome Reflector::ListAll() {
       if (stopping()) return Outcome::kStopped;
       metrics_->errors.With({resource, "transport"}).Inc();
       obs::Log(obs::LogLevel::kWarn, "list failed; retrying",
-               {{"resource", resource}, {"error", res.error().message}});
+               {{"resource", resource}, {"error", res.status().message()}});
       return Outcome::kError;
     }
     if (res->status == 410 && !continue_token.empty() && !restarted) {
@@ -247,7 +247,7 @@ Reflector::Outcome Reflector::HandleLine(std::string_view line, int* events) {
   if (!ev) {
     metrics_->errors.With({resource, "decode"}).Inc();
     obs::Log(obs::LogLevel::kError, "undecodable watch event; relisting",
-             {{"resource", resource}, {"error", ev.error().message}});
+             {{"resource", resource}, {"error", ev.status().message()}});
     return Outcome::kDecodeError;
   }
   metrics_->events.With({resource, ev->type_name}).Inc();
@@ -341,7 +341,7 @@ Reflector::Outcome Reflector::WatchOnce(int* events) {
   if (!res) {
     metrics_->errors.With({resource, "transport"}).Inc();
     obs::Log(obs::LogLevel::kWarn, "watch connection lost; watching again from the last version",
-             {{"resource", resource}, {"resourceVersion", rv}, {"error", res.error().message}});
+             {{"resource", resource}, {"resourceVersion", rv}, {"error", res.status().message()}});
     return Outcome::kError;
   }
   if (res->status == 410) {

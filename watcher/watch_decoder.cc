@@ -52,20 +52,20 @@ LineDecoder::Status LineDecoder::Feed(std::string_view chunk,
   return Status::kOk;
 }
 
-Result<DecodedEvent> ParseWatchEvent(std::string_view line) {
+StatusOr<DecodedEvent> ParseWatchEvent(std::string_view line) {
   DecodedEvent ev;
   ev.doc = std::make_unique<rapidjson::Document>();
   ev.doc->Parse(line.data(), line.size());
   if (ev.doc->HasParseError()) {
-    return Error{"watch event is not valid JSON (offset " +
-                 std::to_string(ev.doc->GetErrorOffset()) + ")"};
+    return InvalidArgumentError("watch event is not valid JSON (offset " +
+                                std::to_string(ev.doc->GetErrorOffset()) + ")");
   }
-  if (!ev.doc->IsObject()) return Error{"watch event is not a JSON object"};
+  if (!ev.doc->IsObject()) return InvalidArgumentError("watch event is not a JSON object");
   ev.type_name = StringMember(*ev.doc, "type");
-  if (ev.type_name.empty()) return Error{"watch event has no \"type\""};
+  if (ev.type_name.empty()) return InvalidArgumentError("watch event has no \"type\"");
   auto obj = ev.doc->FindMember("object");
   if (obj == ev.doc->MemberEnd() || !obj->value.IsObject()) {
-    return Error{"watch event " + ev.type_name + " has no \"object\""};
+    return InvalidArgumentError("watch event " + ev.type_name + " has no \"object\"");
   }
   ev.object = &obj->value;
   if (ev.type_name == "ADDED") {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::watcher {
 
@@ -45,7 +45,7 @@ struct DecodedEvent {
 };
 
 // Parses one line of a watch stream. Errors describe what is malformed.
-Result<DecodedEvent> ParseWatchEvent(std::string_view line);
+StatusOr<DecodedEvent> ParseWatchEvent(std::string_view line);
 
 // A metav1.Status (HTTP error bodies and ERROR events).
 struct ApiStatus {

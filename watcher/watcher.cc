@@ -40,13 +40,13 @@ std::function<double()> SharedRandom(std::function<double()> random) {
 
 }  // namespace
 
-void ParseWatcherClientOptions(policy::ConfigReader& watcher_section, WatcherOptions* out) {
+void ParseWatcherClientOptions(ConfigReader& watcher_section, WatcherOptions* out) {
   if (!watcher_section.present()) return;
   int64_t page_size = out->page_size;
   watcher_section.Int("pageSize", &page_size, 1, 5000);
   out->page_size = static_cast<int>(page_size);
   watcher_section.Int("maxEventBytes", &out->max_event_bytes, 64 * 1024, int64_t{1} << 30);
-  policy::ConfigReader pods = watcher_section.Child("pods");
+  ConfigReader pods = watcher_section.Child("pods");
   if (pods.present()) {
     pods.StringList("namespaces", &out->namespaces);
     pods.String("labelSelector", &out->label_selector);
@@ -166,14 +166,13 @@ Watcher::Watcher(ClusterConnection conn, WatcherOptions options, ObjectSink* sin
 
 Watcher::~Watcher() { Stop(); }
 
-Result<bool> Watcher::Start() {
-  if (started_) return true;
+Status Watcher::Start() {
+  if (started_) return OkStatus();
   {
     KubeClient probe(conn_, token_, options_.client);
-    auto valid = probe.Validate();
-    if (!valid) return Error{conn_.description + ": " + valid.error().message};
+    if (Status valid = probe.Validate(); !valid.ok()) return valid.WithContext(conn_.description);
   }
-  if (options_.page_size < 1) return Error{"watcher page size must be at least 1"};
+  if (options_.page_size < 1) return InvalidArgumentError("watcher page size must be at least 1");
 
   auto make_options = [&](const std::string& resource, const std::string& ns) {
     ReflectorOptions ro;
@@ -221,7 +220,7 @@ Result<bool> Watcher::Start() {
     r->thread = std::thread([reflector] { reflector->Run(); });
   }
   started_ = true;
-  return true;
+  return OkStatus();
 }
 
 void Watcher::Stop() {

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/config_reader.h"
+#include "base/status.h"
 #include "obs/metrics.h"
-#include "policy/config_reader.h"
-#include "policy/result.h"
 #include "watcher/backoff.h"
 #include "watcher/kube_client.h"
 #include "watcher/kubeconfig.h"
@@ -45,7 +45,7 @@ struct WatcherOptions {
 // Problems are recorded in the reader's error list. Other keys of the section belong to
 // other readers (knowledge options) and are left alone; unknown keys under `pods` are
 // reported.
-void ParseWatcherClientOptions(policy::ConfigReader& watcher_section, WatcherOptions* out);
+void ParseWatcherClientOptions(ConfigReader& watcher_section, WatcherOptions* out);
 
 // Test seams: randomness (backoff jitter, watch timeout) and clocks.
 struct WatcherDeps {
@@ -71,7 +71,7 @@ class Watcher {
   Watcher& operator=(const Watcher&) = delete;
 
   // Checks the connection material and starts the threads. Error: misconfiguration.
-  Result<bool> Start();
+  Status Start();
   // Interrupts requests and waits, joins the threads. Idempotent.
   void Stop();
 

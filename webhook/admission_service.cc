@@ -28,15 +28,17 @@ struct InFlight {
   obs::Gauge& gauge;
 };
 
-HttpAnswer BadRequest(const DecodeError& e) {
+// The answer to a request that could not be decoded: AdmissionReview-shaped when its uid
+// is known (the apiserver can then show the message), else a metav1.Status.
+HttpAnswer BadRequest(const Status& error, const DecodedReview& partial) {
   HttpAnswer a;
-  a.status = e.http_status;
-  if (!e.uid.empty()) {
-    a.body = EncodeAdmissionResponse(e.api_version, e.uid,
-                                     policy::Decision::Errored(e.http_status, e.message), false);
+  a.status = HttpStatusFor(error);
+  if (!partial.request.uid.empty()) {
+    a.body = EncodeAdmissionResponse(partial.api_version, partial.request.uid,
+                                     policy::Decision::Errored(a.status, error.message()), false);
   } else {
-    a.body = EncodeStatus(e.http_status,
-                          e.http_status == 413 ? "RequestEntityTooLarge" : "BadRequest", e.message);
+    a.body = EncodeStatus(a.status, a.status == 413 ? "RequestEntityTooLarge" : "BadRequest",
+                          error.message());
   }
   return a;
 }
@@ -92,22 +94,21 @@ HttpAnswer AdmissionService::Handle(Endpoint endpoint, std::string_view content_
   const std::string path(EndpointPath(endpoint));
 
   if (!IsJsonContentType(content_type)) {
-    DecodeError e;
-    e.message = "Content-Type must be application/json, got \"" +
-                std::string(content_type.substr(0, 100)) + "\"";
-    Record(endpoint, "unknown", "unknown", "error", elapsed());
-    obs::Log(obs::LogLevel::kWarn, "bad admission request", {{"path", path}, {"error", e.message}});
-    return BadRequest(e);
-  }
-
-  DecodeResult decoded = DecodeAdmissionReview(body);
-  if (auto* err = std::get_if<DecodeError>(&decoded)) {
+    const Status error = InvalidArgumentError("Content-Type must be application/json, got \"" +
+                                              std::string(content_type.substr(0, 100)) + "\"");
     Record(endpoint, "unknown", "unknown", "error", elapsed());
     obs::Log(obs::LogLevel::kWarn, "bad admission request",
-             {{"path", path}, {"uid", err->uid}, {"error", err->message}});
-    return BadRequest(*err);
+             {{"path", path}, {"error", error.message()}});
+    return BadRequest(error, DecodedReview{});
   }
-  const DecodedReview& review = std::get<DecodedReview>(decoded);
+
+  DecodedReview review;
+  if (Status decoded = DecodeAdmissionReview(body, &review); !decoded.ok()) {
+    Record(endpoint, "unknown", "unknown", "error", elapsed());
+    obs::Log(obs::LogLevel::kWarn, "bad admission request",
+             {{"path", path}, {"uid", review.request.uid}, {"error", decoded.message()}});
+    return BadRequest(decoded, review);
+  }
   const policy::AdmissionRequest& req = review.request;
   const std::string operation(policy::OperationName(req.operation));
 

@@ -21,9 +21,9 @@ std::string OpenSslError() {
 
 namespace {
 
-Result<std::string> Slurp(const std::string& path) {
+StatusOr<std::string> Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot open: " + std::strerror(errno)};
+  if (!in) return InvalidArgumentError(path + ": cannot open: " + std::strerror(errno));
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
@@ -39,16 +39,16 @@ CertPair::~CertPair() {
   EVP_PKEY_free(key_);
 }
 
-Result<std::shared_ptr<const CertPair>> CertPair::FromPem(const std::string& cert_pem,
-                                                          const std::string& key_pem,
-                                                          const std::string& cert_name,
-                                                          const std::string& key_name) {
+StatusOr<std::shared_ptr<const CertPair>> CertPair::FromPem(const std::string& cert_pem,
+                                                            const std::string& key_pem,
+                                                            const std::string& cert_name,
+                                                            const std::string& key_name) {
   std::shared_ptr<CertPair> pair(new CertPair());
   std::unique_ptr<BIO, BioDeleter> cert_bio(
       BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
   pair->leaf_ = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
   if (pair->leaf_ == nullptr) {
-    return Error{cert_name + ": no PEM certificate found (" + OpenSslError() + ")"};
+    return InvalidArgumentError(cert_name + ": no PEM certificate found (" + OpenSslError() + ")");
   }
   pair->chain_ = sk_X509_new_null();
   while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
@@ -59,11 +59,12 @@ Result<std::shared_ptr<const CertPair>> CertPair::FromPem(const std::string& cer
       BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   pair->key_ = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
   if (pair->key_ == nullptr) {
-    return Error{key_name + ": no PEM private key found (" + OpenSslError() + ")"};
+    return InvalidArgumentError(key_name + ": no PEM private key found (" + OpenSslError() + ")");
   }
   if (X509_check_private_key(pair->leaf_, pair->key_) != 1) {
     ERR_clear_error();
-    return Error{key_name + ": private key does not match the certificate in " + cert_name};
+    return InvalidArgumentError(key_name + ": private key does not match the certificate in " +
+                                cert_name);
   }
   const ASN1_TIME* na = X509_get0_notAfter(pair->leaf_);
   struct tm tm_after {};
@@ -86,23 +87,23 @@ CertStore::Outcome CertStore::Reload(std::string* error) {
   auto cert = Slurp(cert_file_);
   auto key = Slurp(key_file_);
   std::string seen =
-      (cert ? *cert : cert.error().message) + '\0' + (key ? *key : key.error().message);
+      (cert ? *cert : cert.status().message()) + '\0' + (key ? *key : key.status().message());
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (seen == last_seen_) return Outcome::kUnchanged;
     last_seen_ = seen;
   }
   if (!cert) {
-    *error = cert.error().message;
+    *error = cert.status().message();
     return Outcome::kFailed;
   }
   if (!key) {
-    *error = key.error().message;
+    *error = key.status().message();
     return Outcome::kFailed;
   }
   auto pair = CertPair::FromPem(*cert, *key, cert_file_, key_file_);
   if (!pair) {
-    *error = pair.error().message;
+    *error = pair.status().message();
     return Outcome::kFailed;
   }
   std::lock_guard<std::mutex> lock(mu_);

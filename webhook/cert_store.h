@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string>
 
-#include "policy/result.h"
+#include "base/status.h"
 
 namespace backstop::webhook {
 
@@ -24,10 +24,10 @@ class CertPair {
 
   // Parses PEM: the first certificate is the leaf, the rest its chain. Checks that the
   // key matches the leaf. Errors say which file and what is wrong.
-  static Result<std::shared_ptr<const CertPair>> FromPem(const std::string& cert_pem,
-                                                         const std::string& key_pem,
-                                                         const std::string& cert_name,
-                                                         const std::string& key_name);
+  static StatusOr<std::shared_ptr<const CertPair>> FromPem(const std::string& cert_pem,
+                                                           const std::string& key_pem,
+                                                           const std::string& cert_name,
+                                                           const std::string& key_name);
 
   // Installs this pair on one connection (during the handshake).
   bool ApplyTo(SSL* ssl) const;

@@ -4,13 +4,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "webhook/base64.h"
 
 namespace backstop::webhook {
 namespace {
 
-using policy::TypeName;
 using rapidjson::Value;
 
 constexpr std::string_view kV1 = "admission.k8s.io/v1";
@@ -19,15 +18,15 @@ constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
 // Reads typed fields of one object, stopping at the first problem with its field path.
 class FieldReader {
  public:
-  FieldReader(const Value& object, std::string path, DecodeError* error)
+  FieldReader(const Value& object, std::string path, Status* error)
       : object_(object), path_(std::move(path)), error_(error) {}
 
-  bool failed() const { return !error_->message.empty(); }
+  bool failed() const { return !error_->ok(); }
 
   // Optional string: absent or null leaves `out` empty.
   bool String(const char* key, std::string* out, bool required = false) {
     if (failed()) return false;
-    const Value* v = policy::Member(&object_, key);
+    const Value* v = Member(&object_, key);
     if (v == nullptr || v->IsNull()) {
       if (required) return Fail(key, "is required");
       return true;
@@ -39,7 +38,7 @@ class FieldReader {
 
   bool Bool(const char* key, bool* out) {
     if (failed()) return false;
-    const Value* v = policy::Member(&object_, key);
+    const Value* v = Member(&object_, key);
     if (v == nullptr || v->IsNull()) return true;
     if (!v->IsBool()) return Fail(key, "must be a boolean, got " + std::string(TypeName(*v)));
     *out = v->GetBool();
@@ -49,7 +48,7 @@ class FieldReader {
   // Optional object: absent or null gives nullptr.
   bool Object(const char* key, const Value** out, bool required = false) {
     if (failed()) return false;
-    const Value* v = policy::Member(&object_, key);
+    const Value* v = Member(&object_, key);
     if (v == nullptr || v->IsNull()) {
       if (required) return Fail(key, "is required");
       *out = nullptr;
@@ -78,7 +77,7 @@ class FieldReader {
 
   bool StringList(const char* key, std::vector<std::string>* out) {
     if (failed()) return false;
-    const Value* v = policy::Member(&object_, key);
+    const Value* v = Member(&object_, key);
     if (v == nullptr || v->IsNull()) return true;
     if (!v->IsArray()) return Fail(key, "must be an array, got " + std::string(TypeName(*v)));
     for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
@@ -94,22 +93,25 @@ class FieldReader {
   std::string Path(std::string_view key) const { return path_ + "." + std::string(key); }
 
   bool Fail(std::string_view key, const std::string& what) {
-    error_->message = Path(key) + ": " + what;
+    // Top-level keys have an empty path: no leading ".".
+    std::string path = Path(key);
+    if (path_.empty()) path.erase(0, 1);
+    *error_ = InvalidArgumentError(path + ": " + what);
     return false;
   }
 
  private:
   const Value& object_;
   std::string path_;
-  DecodeError* error_;
+  Status* error_;
 };
 
+// Reads the request; on failure *error says why and out->uid keeps the uid when it was read.
 bool DecodeRequest(const Value& req, const std::string& path, policy::AdmissionRequest* out,
-                   DecodeError* error) {
+                   Status* error) {
   FieldReader r(req, path, error);
   if (!r.String("uid", &out->uid, true)) return false;
   if (out->uid.empty()) return r.Fail("uid", "must not be empty");
-  error->uid = out->uid;
   std::string operation;
   r.Gvk("kind", &out->kind, true) && r.Gvr("resource", &out->resource, true) &&
       r.String("subResource", &out->sub_resource) &&
@@ -149,67 +151,60 @@ std::string_view Utf8Prefix(std::string_view s, size_t max) {
 
 }  // namespace
 
-DecodeResult DecodeAdmissionReview(std::string_view body, bool allow_bare_request) {
-  DecodeError error;
+Status DecodeAdmissionReview(std::string_view body, DecodedReview* out, bool allow_bare_request) {
+  out->api_version.clear();
+  out->kind.clear();
+  out->request = policy::AdmissionRequest{};
   if (body.empty()) {
-    error.message = "request body is empty: expected an AdmissionReview JSON object";
-    return error;
+    return InvalidArgumentError("request body is empty: expected an AdmissionReview JSON object");
   }
-  DecodedReview review;
-  review.document = std::make_unique<rapidjson::Document>();
-  rapidjson::Document& doc = *review.document;
+  out->document = std::make_unique<rapidjson::Document>();
+  rapidjson::Document& doc = *out->document;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
-    error.message = "invalid JSON at byte " + std::to_string(doc.GetErrorOffset()) + ": " +
-                    rapidjson::GetParseError_En(doc.GetParseError());
-    return error;
+    return InvalidArgumentError("invalid JSON at byte " + std::to_string(doc.GetErrorOffset()) +
+                                ": " + rapidjson::GetParseError_En(doc.GetParseError()));
   }
   if (!doc.IsObject()) {
-    error.message =
-        "body must be a JSON object (an AdmissionReview), got " + std::string(TypeName(doc));
-    return error;
+    return InvalidArgumentError("body must be a JSON object (an AdmissionReview), got " +
+                                std::string(TypeName(doc)));
   }
+  Status error;
   const Value* request = nullptr;
-  std::string path = "request";
-  const bool bare = allow_bare_request && policy::Member(&doc, "request") == nullptr &&
-                    policy::Member(&doc, "uid") != nullptr;
+  const bool bare =
+      allow_bare_request && Member(&doc, "request") == nullptr && Member(&doc, "uid") != nullptr;
   if (bare) {
-    review.api_version = std::string(kV1);
-    review.kind = "AdmissionReview";
+    out->api_version = std::string(kV1);
+    out->kind = "AdmissionReview";
     request = &doc;
-    path = "request";
   } else {
     FieldReader top(doc, "", &error);
     std::string api_version;
     std::string kind;
     if (!top.String("apiVersion", &api_version, true) || !top.String("kind", &kind, true)) {
-      error.message = error.message.substr(1);  // drop the leading "."
       return error;
     }
     if (api_version != kV1 && api_version != kV1beta1) {
-      error.message = "apiVersion: unsupported \"" + api_version +
-                      "\": backstop answers admission.k8s.io/v1 and admission.k8s.io/v1beta1";
-      return error;
+      return InvalidArgumentError(
+          "apiVersion: unsupported \"" + api_version +
+          "\": backstop answers admission.k8s.io/v1 and admission.k8s.io/v1beta1");
     }
-    error.api_version = api_version;
+    out->api_version = std::move(api_version);
     if (kind != "AdmissionReview") {
-      error.message = "kind: must be AdmissionReview, got \"" + kind + "\"";
-      return error;
+      return InvalidArgumentError("kind: must be AdmissionReview, got \"" + kind + "\"");
     }
-    review.api_version = std::move(api_version);
-    review.kind = std::move(kind);
-    request = policy::Member(&doc, "request");
+    out->kind = std::move(kind);
+    request = Member(&doc, "request");
     if (request == nullptr || request->IsNull()) {
-      error.message = "request: is required (an AdmissionReview without a request)";
-      return error;
+      return InvalidArgumentError("request: is required (an AdmissionReview without a request)");
     }
     if (!request->IsObject()) {
-      error.message = "request: must be an object, got " + std::string(TypeName(*request));
-      return error;
+      return InvalidArgumentError("request: must be an object, got " +
+                                  std::string(TypeName(*request)));
     }
   }
-  if (!DecodeRequest(*request, path, &review.request, &error)) return error;
-  return review;
+  if (!DecodeRequest(*request, "request", &out->request, &error)) return error;
+  return OkStatus();
 }
 
 std::vector<std::string> SanitizeWarnings(const std::vector<std::string>& warnings) {
@@ -249,7 +244,7 @@ std::string PatchJson(const std::vector<policy::PatchOp>& ops) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const auto& op = ops[i];
     if (i > 0) out += ',';
-    out += "{\"op\":" + policy::QuoteJson(op.op) + ",\"path\":" + policy::QuoteJson(op.path);
+    out += "{\"op\":" + QuoteJson(op.op) + ",\"path\":" + QuoteJson(op.path);
     if (!op.value_json.empty()) out += ",\"value\":" + op.value_json;
     out += '}';
   }

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "base/status.h"
 #include "policy/admission_request.h"
 #include "policy/decision.h"
 
@@ -21,21 +21,15 @@ struct DecodedReview {
   policy::AdmissionRequest request;
 };
 
-// Why a body could not be decoded. `uid` and `api_version` are set when they were read
-// before the problem, so the answer can still be AdmissionReview-shaped.
-struct DecodeError {
-  int http_status = 400;
-  std::string message;
-  std::string uid;
-  std::string api_version;
-};
-
-using DecodeResult = std::variant<DecodedReview, DecodeError>;
-
-// Decodes admission.k8s.io/v1 and v1beta1 AdmissionReview bodies. Also accepts a bare
-// AdmissionRequest object (no apiVersion/kind; as some tools store them) when
+// Decodes admission.k8s.io/v1 and v1beta1 AdmissionReview bodies into *out. Also accepts
+// a bare AdmissionRequest object (no apiVersion/kind; as some tools store them) when
 // `allow_bare_request` is set, answering it as v1. Never throws.
-DecodeResult DecodeAdmissionReview(std::string_view body, bool allow_bare_request = false);
+//
+// A failure is InvalidArgument (HTTP 400) naming the field path and what is wrong. Even
+// then `out->request.uid` and `out->api_version` keep what was read before the problem,
+// so the answer can still be AdmissionReview-shaped.
+Status DecodeAdmissionReview(std::string_view body, DecodedReview* out,
+                             bool allow_bare_request = false);
 
 // Makes warnings safe to send: control characters become spaces, a leading "Warning:" is
 // dropped, each is cut to 256 bytes (on a UTF-8 boundary), and warnings past 4096 bytes

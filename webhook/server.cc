@@ -68,10 +68,10 @@ Server::~Server() {
   if (reload_thread_.joinable()) reload_thread_.join();
 }
 
-Result<int> Server::Bind() {
-  if (std::string why = options_.Validate(); !why.empty()) return Error{why};
+StatusOr<int> Server::Bind() {
+  if (std::string why = options_.Validate(); !why.empty()) return InvalidArgumentError(why);
   std::string error;
-  if (certs_.Reload(&error) == CertStore::Outcome::kFailed) return Error{error};
+  if (certs_.Reload(&error) == CertStore::Outcome::kFailed) return InvalidArgumentError(error);
   if (auto pair = certs_.Current()) cert_expiry_.Set(static_cast<double>(pair->not_after()));
 
   std::string ctx_error;
@@ -101,7 +101,8 @@ Result<int> Server::Bind() {
     }
     return true;
   });
-  if (!http_->is_valid()) return Error{ctx_error.empty() ? "TLS setup failed" : ctx_error};
+  if (!http_->is_valid())
+    return InvalidArgumentError(ctx_error.empty() ? "TLS setup failed" : ctx_error);
 
   http_->set_tcp_nodelay(true);
   http_->set_keep_alive_max_count(options_.keep_alive_max_requests);
@@ -126,10 +127,10 @@ Result<int> Server::Bind() {
   int port = options_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
-    if (port <= 0) return Error{"cannot bind " + options_.host + ":0"};
+    if (port <= 0) return InvalidArgumentError("cannot bind " + options_.host + ":0");
   } else if (!http_->bind_to_port(options_.host, port)) {
-    return Error{"cannot bind " + options_.host + ":" + std::to_string(port) +
-                 " (in use, or not an address of this host)"};
+    return InvalidArgumentError("cannot bind " + options_.host + ":" + std::to_string(port) +
+                                " (in use, or not an address of this host)");
   }
   // cpp-httplib listens with a backlog of 5; a second listen() raises it.
   if (int fd = listen_fd_.load(); fd >= 0) ::listen(fd, options_.listen_backlog);

@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "base/status.h"
 #include "obs/metrics.h"
-#include "policy/result.h"
 #include "webhook/admission_service.h"
 #include "webhook/cert_store.h"
 #include "webhook/connection_tracker.h"
@@ -57,7 +57,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Loads the certificate, sets up TLS and binds. Returns the bound port or a clear error.
-  Result<int> Bind();
+  StatusOr<int> Bind();
   // Serves until Stop(); in-flight requests finish before it returns.
   void Run();
   // Readiness turns false (the drain starts); serving continues.

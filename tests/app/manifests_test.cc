@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "policy/config.h"
-#include "policy/json_util.h"
 #include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
@@ -46,9 +46,7 @@ using testing::TempDir;
 // ---------------------------------------------------------------------------------------
 // Small helpers: commands, JSON access.
 
-using policy::Member;
-
-std::string Str(const Value* v) { return policy::StringOrEmpty(v); }
+std::string Str(const Value* v) { return StringOrEmpty(v); }
 
 int64_t Int(const Value* v, int64_t fallback = -1) {
   return v != nullptr && v->IsInt64() ? v->GetInt64() : fallback;
@@ -74,10 +72,8 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
 }
 
 std::string Kind(const Value& doc) { return Str(Member(&doc, "kind")); }
-std::string Name(const Value& doc) { return Str(policy::Find(&doc, {"metadata", "name"})); }
-std::string Namespace(const Value& doc) {
-  return Str(policy::Find(&doc, {"metadata", "namespace"}));
-}
+std::string Name(const Value& doc) { return Str(Find(&doc, {"metadata", "name"})); }
+std::string Namespace(const Value& doc) { return Str(Find(&doc, {"metadata", "namespace"})); }
 
 // ---------------------------------------------------------------------------------------
 // Rendering every overlay once per test program.
@@ -154,7 +150,7 @@ class ManifestsTest : public ::testing::Test {
       } else {
         auto docs = app::ParseDocuments(out.out, r.overlay);
         if (!docs.ok()) {
-          r.error = docs.error().message;
+          r.error = docs.status().message();
         } else {
           r.docs = std::move(*docs);
         }
@@ -191,7 +187,7 @@ const char* const kTlsDir = "/etc/backstop/tls";
 const char* const kConfigDir = "/etc/backstop/config";
 
 const Value* Container(const Value* deployment) {
-  auto containers = Items(policy::Find(deployment, {"spec", "template", "spec", "containers"}));
+  auto containers = Items(Find(deployment, {"spec", "template", "spec", "containers"}));
   return containers.size() == 1 ? containers[0] : nullptr;
 }
 
@@ -275,9 +271,9 @@ TEST_F(ManifestsTest, EveryWebhookExcludesItsOwnNamespaceAndKubeSystem) {
     ASSERT_GE(hooks.size(), 2u);
     for (const auto& [kind, hook] : hooks) {
       SCOPED_TRACE(Str(Member(hook, "name")));
-      EXPECT_EQ(Str(policy::Find(hook, {"clientConfig", "service", "namespace"})), own);
+      EXPECT_EQ(Str(Find(hook, {"clientConfig", "service", "namespace"})), own);
       std::set<std::string> excluded;
-      for (const Value* e : Items(policy::Find(hook, {"namespaceSelector", "matchExpressions"}))) {
+      for (const Value* e : Items(Find(hook, {"namespaceSelector", "matchExpressions"}))) {
         if (Str(Member(e, "key")) == "kubernetes.io/metadata.name" &&
             Str(Member(e, "operator")) == "NotIn") {
           for (const auto& v : Strings(Member(e, "values"))) excluded.insert(v);
@@ -324,9 +320,8 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
     const Value* deployment = r.Deployment();
     const Value* container = Container(deployment);
     ASSERT_NE(container, nullptr);
-    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
-    EXPECT_TRUE(
-        SelectorMatches(policy::Find(deployment, {"spec", "selector", "matchLabels"}), pod_labels));
+    const Value* pod_labels = Find(deployment, {"spec", "template", "metadata", "labels"});
+    EXPECT_TRUE(SelectorMatches(Find(deployment, {"spec", "selector", "matchLabels"}), pod_labels));
 
     // The container listens where its args say.
     const auto args = Strings(Member(container, "args"));
@@ -341,9 +336,9 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
 
     for (const auto& [kind, hook] : r.Webhooks()) {
       SCOPED_TRACE(Str(Member(hook, "name")));
-      const Value* svc_ref = policy::Find(hook, {"clientConfig", "service"});
+      const Value* svc_ref = Find(hook, {"clientConfig", "service"});
       ASSERT_NE(svc_ref, nullptr) << "webhooks call the in-cluster Service, not a URL";
-      EXPECT_EQ(policy::Find(hook, {"clientConfig", "url"}), nullptr);
+      EXPECT_EQ(Find(hook, {"clientConfig", "url"}), nullptr);
       const std::string path = Str(Member(svc_ref, "path"));
       EXPECT_EQ(path, kind == "MutatingWebhookConfiguration" ? "/mutate" : "/validate");
       const int64_t port = Int(Member(svc_ref, "port"), 443);  // 443 is the API default
@@ -352,10 +347,10 @@ TEST_F(ManifestsTest, WebhooksReachTheServerPortAndPathsThroughTheService) {
       const Value* service =
           r.Find("Service", Str(Member(svc_ref, "name")), Str(Member(svc_ref, "namespace")));
       ASSERT_NE(service, nullptr) << "webhook names a Service that is not rendered";
-      EXPECT_TRUE(SelectorMatches(policy::Find(service, {"spec", "selector"}), pod_labels))
+      EXPECT_TRUE(SelectorMatches(Find(service, {"spec", "selector"}), pod_labels))
           << "the Service does not select the backstop pods";
       int target = -1;
-      for (const Value* sp : Items(policy::Find(service, {"spec", "ports"}))) {
+      for (const Value* sp : Items(Find(service, {"spec", "ports"}))) {
         if (Int(Member(sp, "port")) == port)
           target = ResolveContainerPort(container, Member(sp, "targetPort"));
       }
@@ -395,12 +390,12 @@ TEST_F(ManifestsTest, WebhookRulesCoverExactlyTheAdmissionTargets) {
       }
       if (kind == "MutatingWebhookConfiguration") {
         // Mutation only in namespaces that opted in.
-        EXPECT_EQ(Str(policy::Find(
-                      hook, {"namespaceSelector", "matchLabels", "backstop.dev/agent-namespace"})),
-                  "true");
+        EXPECT_EQ(
+            Str(Find(hook, {"namespaceSelector", "matchLabels", "backstop.dev/agent-namespace"})),
+            "true");
       } else {
         // Validation is cluster-wide: no opt-in label.
-        EXPECT_EQ(policy::Find(hook, {"namespaceSelector", "matchLabels"}), nullptr);
+        EXPECT_EQ(Find(hook, {"namespaceSelector", "matchLabels"}), nullptr);
       }
     }
     EXPECT_EQ(got_validating, validating);
@@ -413,8 +408,8 @@ TEST_F(ManifestsTest, ProbesUseHealthzAndReadyzOverHttps) {
     SCOPED_TRACE(r.overlay);
     const Value* container = Container(r.Deployment());
     ASSERT_NE(container, nullptr);
-    const Value* readiness = policy::Find(container, {"readinessProbe", "httpGet"});
-    const Value* liveness = policy::Find(container, {"livenessProbe", "httpGet"});
+    const Value* readiness = Find(container, {"readinessProbe", "httpGet"});
+    const Value* liveness = Find(container, {"livenessProbe", "httpGet"});
     ASSERT_NE(readiness, nullptr);
     ASSERT_NE(liveness, nullptr);
     EXPECT_EQ(Str(Member(readiness, "path")), "/readyz");
@@ -430,10 +425,10 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const Value* pod = policy::Find(deployment, {"spec", "template", "spec"});
+    const Value* pod = Find(deployment, {"spec", "template", "spec"});
     const Value* pod_sc = Member(pod, "securityContext");
     EXPECT_TRUE(IsTrue(Member(pod_sc, "runAsNonRoot")));
-    EXPECT_EQ(Str(policy::Find(pod_sc, {"seccompProfile", "type"})), "RuntimeDefault");
+    EXPECT_EQ(Str(Find(pod_sc, {"seccompProfile", "type"})), "RuntimeDefault");
     EXPECT_GT(Int(Member(pod_sc, "runAsUser"), 1), 0);
     EXPECT_FALSE(IsTrue(Member(pod, "hostNetwork")));
     EXPECT_FALSE(IsTrue(Member(pod, "hostPID")));
@@ -446,9 +441,8 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
       EXPECT_FALSE(IsTrue(allow));
       EXPECT_TRUE(IsTrue(Member(sc, "readOnlyRootFilesystem")));
       EXPECT_FALSE(IsTrue(Member(sc, "privileged")));
-      EXPECT_EQ(Strings(policy::Find(sc, {"capabilities", "drop"})),
-                std::vector<std::string>{"ALL"});
-      EXPECT_EQ(policy::Find(sc, {"capabilities", "add"}), nullptr);
+      EXPECT_EQ(Strings(Find(sc, {"capabilities", "drop"})), std::vector<std::string>{"ALL"});
+      EXPECT_EQ(Find(sc, {"capabilities", "add"}), nullptr);
       if (const Value* user = Member(sc, "runAsUser")) {
         EXPECT_GT(Int(user), 0);
       }
@@ -457,8 +451,7 @@ TEST_F(ManifestsTest, PodsRunLockedDown) {
       }
       for (const char* bound : {"requests", "limits"}) {
         for (const char* res : {"cpu", "memory"}) {
-          EXPECT_FALSE(Str(policy::Find(c, {"resources", bound, res})).empty())
-              << bound << "." << res;
+          EXPECT_FALSE(Str(Find(c, {"resources", bound, res})).empty()) << bound << "." << res;
         }
       }
     }
@@ -469,31 +462,30 @@ TEST_F(ManifestsTest, TwoSpreadReplicasSurviveADrain) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const int64_t replicas = Int(policy::Find(deployment, {"spec", "replicas"}));
+    const int64_t replicas = Int(Find(deployment, {"spec", "replicas"}));
     EXPECT_GE(replicas, 2);
-    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
+    const Value* pod_labels = Find(deployment, {"spec", "template", "metadata", "labels"});
     bool spread = false;
     for (const Value* term :
-         Items(policy::Find(deployment, {"spec", "template", "spec", "affinity", "podAntiAffinity",
-                                         "preferredDuringSchedulingIgnoredDuringExecution"}))) {
+         Items(Find(deployment, {"spec", "template", "spec", "affinity", "podAntiAffinity",
+                                 "preferredDuringSchedulingIgnoredDuringExecution"}))) {
       const Value* t = Member(term, "podAffinityTerm");
       spread |= Str(Member(t, "topologyKey")) == "kubernetes.io/hostname" &&
-                SelectorMatches(policy::Find(t, {"labelSelector", "matchLabels"}), pod_labels);
+                SelectorMatches(Find(t, {"labelSelector", "matchLabels"}), pod_labels);
     }
     EXPECT_TRUE(spread) << "replicas should prefer different nodes";
 
     auto pdbs = r.OfKind("PodDisruptionBudget");
     ASSERT_EQ(pdbs.size(), 1u);
-    EXPECT_TRUE(
-        SelectorMatches(policy::Find(pdbs[0], {"spec", "selector", "matchLabels"}), pod_labels));
-    const int64_t min_available = Int(policy::Find(pdbs[0], {"spec", "minAvailable"}));
+    EXPECT_TRUE(SelectorMatches(Find(pdbs[0], {"spec", "selector", "matchLabels"}), pod_labels));
+    const int64_t min_available = Int(Find(pdbs[0], {"spec", "minAvailable"}));
     EXPECT_GE(min_available, 1);
     EXPECT_LT(min_available, replicas) << "a PDB that allows no eviction blocks node drains";
 
     // The grace period covers the server's own shutdown: serving with /readyz failing for
     // --shutdown-delay, then up to --drain-timeout for in-flight requests. Values come from
     // the Deployment's args, else from the defaults the binary itself prints.
-    const Value* pod = policy::Find(deployment, {"spec", "template", "spec"});
+    const Value* pod = Find(deployment, {"spec", "template", "spec"});
     const auto args = Strings(Member(Container(deployment), "args"));
     const std::string help = ServeHelp();
     double shutdown = 0, drain = 0;
@@ -546,11 +538,10 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       EXPECT_EQ(Member(m, "subPath"), nullptr) << "subPath mounts never see updates";
     }
     std::string secret_name, config_name;
-    for (const Value* v :
-         Items(policy::Find(deployment, {"spec", "template", "spec", "volumes"}))) {
+    for (const Value* v : Items(Find(deployment, {"spec", "template", "spec", "volumes"}))) {
       const std::string path = mounts[Str(Member(v, "name"))];
-      if (path == kTlsDir) secret_name = Str(policy::Find(v, {"secret", "secretName"}));
-      if (path == kConfigDir) config_name = Str(policy::Find(v, {"configMap", "name"}));
+      if (path == kTlsDir) secret_name = Str(Find(v, {"secret", "secretName"}));
+      if (path == kConfigDir) config_name = Str(Find(v, {"configMap", "name"}));
     }
     ASSERT_FALSE(secret_name.empty()) << "no Secret mounted at " << kTlsDir;
     ASSERT_FALSE(config_name.empty()) << "no ConfigMap mounted at " << kConfigDir;
@@ -558,7 +549,7 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
 
     const Value* config = r.Find("ConfigMap", config_name, ns);
     ASSERT_NE(config, nullptr) << config_name;
-    EXPECT_NE(policy::Find(config, {"data", "config.yaml"}), nullptr);
+    EXPECT_NE(Find(config, {"data", "config.yaml"}), nullptr);
 
     const std::string svc = Name(*r.OfKind("Service")[0]);
     if (r.overlay == "self-signed") {
@@ -566,13 +557,12 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       ASSERT_NE(secret, nullptr) << secret_name;
       EXPECT_EQ(Str(Member(secret, "type")), "kubernetes.io/tls");
       for (const char* key : {"tls.crt", "tls.key", "ca.crt"})
-        EXPECT_NE(policy::Find(secret, {"data", key}), nullptr) << key;
+        EXPECT_NE(Find(secret, {"data", key}), nullptr) << key;
       ASSERT_FALSE(r.ca_pem.empty());
-      EXPECT_EQ(testing::DecodeBase64(Str(policy::Find(secret, {"data", "ca.crt"}))), r.ca_pem);
+      EXPECT_EQ(testing::DecodeBase64(Str(Find(secret, {"data", "ca.crt"}))), r.ca_pem);
       for (const auto& [kind, hook] : r.Webhooks()) {
         SCOPED_TRACE(Str(Member(hook, "name")));
-        EXPECT_EQ(testing::DecodeBase64(Str(policy::Find(hook, {"clientConfig", "caBundle"}))),
-                  r.ca_pem)
+        EXPECT_EQ(testing::DecodeBase64(Str(Find(hook, {"clientConfig", "caBundle"}))), r.ca_pem)
             << "caBundle must be the CA that signed the serving certificate";
       }
     } else if (r.overlay == "cert-manager") {
@@ -580,21 +570,20 @@ TEST_F(ManifestsTest, CertificateAndConfigAreMountedWhereTheArgsPoint) {
       for (const char* kind : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}) {
         SCOPED_TRACE(kind);
         const Value* config_doc = r.OfKind(kind)[0];
-        const std::string inject = Str(policy::Find(
-            config_doc, {"metadata", "annotations", "cert-manager.io/inject-ca-from"}));
+        const std::string inject =
+            Str(Find(config_doc, {"metadata", "annotations", "cert-manager.io/inject-ca-from"}));
         const auto slash = inject.find('/');
         ASSERT_NE(slash, std::string::npos) << "inject-ca-from must be <namespace>/<certificate>";
         const Value* cert =
             r.Find("Certificate", inject.substr(slash + 1), inject.substr(0, slash));
         ASSERT_NE(cert, nullptr) << inject;
-        EXPECT_EQ(Str(policy::Find(cert, {"spec", "secretName"})), secret_name);
-        const auto dns = Strings(policy::Find(cert, {"spec", "dnsNames"}));
+        EXPECT_EQ(Str(Find(cert, {"spec", "secretName"})), secret_name);
+        const auto dns = Strings(Find(cert, {"spec", "dnsNames"}));
         EXPECT_TRUE(Contains(dns, svc + "." + ns + ".svc"));
         EXPECT_TRUE(Contains(dns, svc + "." + ns + ".svc.cluster.local"));
-        const Value* issuer =
-            r.Find("Issuer", Str(policy::Find(cert, {"spec", "issuerRef", "name"})), ns);
+        const Value* issuer = r.Find("Issuer", Str(Find(cert, {"spec", "issuerRef", "name"})), ns);
         ASSERT_NE(issuer, nullptr) << "the serving certificate's Issuer is rendered";
-        EXPECT_NE(policy::Find(issuer, {"spec", "ca"}), nullptr)
+        EXPECT_NE(Find(issuer, {"spec", "ca"}), nullptr)
             << "signed by a CA issuer, not self-signed";
       }
     }
@@ -607,7 +596,7 @@ TEST_F(ManifestsTest, RbacIsExactlyWhatTheWatcherReadsAndWrites) {
     const Value* deployment = r.Deployment();
     const std::string ns = Namespace(*deployment);
     const std::string sa =
-        Str(policy::Find(deployment, {"spec", "template", "spec", "serviceAccountName"}));
+        Str(Find(deployment, {"spec", "template", "spec", "serviceAccountName"}));
     ASSERT_FALSE(sa.empty());
     ASSERT_NE(r.Find("ServiceAccount", sa, ns), nullptr);
 
@@ -632,15 +621,15 @@ TEST_F(ManifestsTest, RbacIsExactlyWhatTheWatcherReadsAndWrites) {
     };
     for (const Value* b : r.OfKind("ClusterRoleBinding")) {
       if (!binds_sa(b)) continue;
-      const Value* role = r.Find("ClusterRole", Str(policy::Find(b, {"roleRef", "name"})));
+      const Value* role = r.Find("ClusterRole", Str(Find(b, {"roleRef", "name"})));
       ASSERT_NE(role, nullptr);
       add_rules(role, "*");
     }
     for (const Value* b : r.OfKind("RoleBinding")) {
       if (!binds_sa(b)) continue;
-      const std::string kind = Str(policy::Find(b, {"roleRef", "kind"}));
-      const Value* role = r.Find(kind, Str(policy::Find(b, {"roleRef", "name"})),
-                                 kind == "Role" ? Namespace(*b) : "");
+      const std::string kind = Str(Find(b, {"roleRef", "kind"}));
+      const Value* role =
+          r.Find(kind, Str(Find(b, {"roleRef", "name"})), kind == "Role" ? Namespace(*b) : "");
       ASSERT_NE(role, nullptr);
       add_rules(role, Namespace(*b));
     }
@@ -661,15 +650,14 @@ TEST_F(ManifestsTest, NetworkPolicyAdmitsOnlyTheServingPort) {
   for (const auto& r : Overlays()) {
     SCOPED_TRACE(r.overlay);
     const Value* deployment = r.Deployment();
-    const Value* pod_labels = policy::Find(deployment, {"spec", "template", "metadata", "labels"});
+    const Value* pod_labels = Find(deployment, {"spec", "template", "metadata", "labels"});
     auto policies = r.OfKind("NetworkPolicy");
     ASSERT_EQ(policies.size(), 1u);
     const Value* np = policies[0];
     EXPECT_EQ(Namespace(*np), Namespace(*deployment));
-    EXPECT_TRUE(
-        SelectorMatches(policy::Find(np, {"spec", "podSelector", "matchLabels"}), pod_labels));
-    EXPECT_TRUE(Contains(Strings(policy::Find(np, {"spec", "policyTypes"})), "Ingress"));
-    auto rules = Items(policy::Find(np, {"spec", "ingress"}));
+    EXPECT_TRUE(SelectorMatches(Find(np, {"spec", "podSelector", "matchLabels"}), pod_labels));
+    EXPECT_TRUE(Contains(Strings(Find(np, {"spec", "policyTypes"})), "Ingress"));
+    auto rules = Items(Find(np, {"spec", "ingress"}));
     ASSERT_FALSE(rules.empty());
     bool metrics_rule = false;
     for (const Value* rule : rules) {
@@ -694,10 +682,10 @@ TEST_F(ManifestsTest, ShippedConfigIsAcceptedByThePolicyParser) {
     SCOPED_TRACE(r.overlay);
     std::string config_text;
     for (const Value* cm : r.OfKind("ConfigMap"))
-      config_text = Str(policy::Find(cm, {"data", "config.yaml"}));
+      config_text = Str(Find(cm, {"data", "config.yaml"}));
     ASSERT_FALSE(config_text.empty());
     auto docs = app::ParseDocuments(config_text, "config.yaml");
-    ASSERT_TRUE(docs.ok()) << docs.error().message;
+    ASSERT_TRUE(docs.ok()) << docs.status().message();
     ASSERT_EQ(docs->size(), 1u);
     const Value& root = *(*docs)[0].json;
     ASSERT_TRUE(root.IsObject());
@@ -707,7 +695,7 @@ TEST_F(ManifestsTest, ShippedConfigIsAcceptedByThePolicyParser) {
       EXPECT_TRUE(sections.count(m.name.GetString())) << m.name.GetString();
     // The server's own parser (which also accepts the watcher section) agrees.
     auto parsed = policy::ParsePolicyConfig(root);
-    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_TRUE(parsed.ok()) << parsed.status().message();
   }
 }
 
@@ -799,13 +787,12 @@ TEST(DockerfileTest, BuildsOnBookwormAndRunsSlimAsNonRoot) {
   ASSERT_EQ(cmd.size(), 1u);
   auto deployment_docs =
       app::LoadDocuments((SourceDir() / "manifests" / "base" / "deployment.yaml").string());
-  ASSERT_TRUE(deployment_docs.ok()) << deployment_docs.error().message;
+  ASSERT_TRUE(deployment_docs.ok()) << deployment_docs.status().message();
   const Value* deployment = (*deployment_docs)[0].json.get();
   const Value* container = Container(deployment);
   EXPECT_EQ(JsonArray(cmd[0]), Strings(Member(container, "args")));
-  EXPECT_EQ(
-      Int(policy::Find(deployment, {"spec", "template", "spec", "securityContext", "runAsUser"})),
-      std::stoi(m[1].str()));
+  EXPECT_EQ(Int(Find(deployment, {"spec", "template", "spec", "securityContext", "runAsUser"})),
+            std::stoi(m[1].str()));
 }
 
 TEST(DockerfileTest, ContextExcludesBuildTreesAndKeys) {

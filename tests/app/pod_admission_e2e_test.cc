@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "app/documents.h"
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "tests/support/base64.h"
 #include "tests/support/fake_apiserver.h"
 #include "tests/support/fixtures.h"
@@ -30,7 +30,7 @@ using nlohmann::json;
 constexpr const char* kNodes = "nodes/miq-openshift_nodelist_9nodes_images.json";
 
 json FixtureJson(const std::string& relative) {
-  return json::parse(policy::ToJson(*LoadFixtureJson(relative)));
+  return json::parse(ToJson(*LoadFixtureJson(relative)));
 }
 
 // A pod in ErrImageNeverPull, built from a real ImagePullBackOff pod by setting kubelet's

@@ -12,8 +12,8 @@
 #include "app/config_file.h"
 #include "app/decider.h"
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "obs/metrics.h"
-#include "policy/json_util.h"
 #include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/subprocess.h"
@@ -64,7 +64,7 @@ std::vector<json> JsonLines(const std::string& out) {
 
 json ParseReview(const rapidjson::Value& object, RequestOptions options = {}) {
   auto review = BuildAdmissionReview(object, "seed#1", options);
-  EXPECT_TRUE(review.ok()) << review.error().message;
+  EXPECT_TRUE(review.ok()) << review.status().message();
   return review.ok() ? json::parse(*review) : json();
 }
 
@@ -129,15 +129,16 @@ TEST(ReviewRequest, MissingKindOrApiVersionIsAnError) {
   auto no_kind = Doc(R"({"apiVersion":"v1","metadata":{"name":"p"}})");
   auto r = BuildAdmissionReview(no_kind, "s", {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "missing kind");
+  EXPECT_EQ(r.status().message(), "missing kind");
   auto no_api = Doc(R"({"kind":"Pod"})");
   r = BuildAdmissionReview(no_api, "s", {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "missing apiVersion");
+  EXPECT_EQ(r.status().message(), "missing apiVersion");
   auto bad_name = Doc(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":7}})");
   r = BuildAdmissionReview(bad_name, "s", {});
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(Contains(r.error().message, "metadata.name must be a string")) << r.error().message;
+  EXPECT_TRUE(Contains(r.status().message(), "metadata.name must be a string"))
+      << r.status().message();
 }
 
 TEST(ReviewRequest, UidsAreStablePerSourceAndDocument) {
@@ -234,7 +235,7 @@ TEST(ReviewCli, ListsAreReviewedItemByItem) {
   for (const char* name : {"taskspawner-loops-forever.yaml", "executor-config-below-floors.yaml"}) {
     auto docs = LoadDocuments((SourceDir() / "examples" / name).string());
     ASSERT_TRUE(docs.ok());
-    list += "- " + policy::ToJson(*(*docs)[0].json) + "\n";
+    list += "- " + ToJson(*(*docs)[0].json) + "\n";
   }
   auto file = dir.Write("list.yaml", list);
   r = RunBackstop({"review", "-o", "json", "-f", file.string()});
@@ -377,7 +378,7 @@ class ServedPolicy {
         registry_);
     server_ = std::make_unique<webhook::Server>(options, *service_, registry_);
     auto port = server_->Bind();
-    EXPECT_TRUE(port.ok()) << port.error().message;
+    EXPECT_TRUE(port.ok()) << port.status().message();
     port_ = port.ok() ? *port : 0;
     thread_ = std::thread([this] { server_->Run(); });
   }
@@ -460,7 +461,7 @@ void ExpectSameAnswers(const std::filesystem::path& cwd, const std::vector<std::
   std::vector<std::string> skip;
   if (!cluster_state.empty()) skip.push_back((cwd / cluster_state).string());
   auto inputs = CollectReviewInputs(paths, skip, options);
-  ASSERT_TRUE(inputs.ok()) << inputs.error().message;
+  ASSERT_TRUE(inputs.ok()) << inputs.status().message();
   ASSERT_EQ(inputs->size(), records.size());
 
   auto config = LoadConfig("");
@@ -470,7 +471,7 @@ void ExpectSameAnswers(const std::filesystem::path& cwd, const std::vector<std::
                                  now, now};
   if (!cluster_state.empty()) {
     auto facts = LoadClusterState((cwd / cluster_state).string(), nullptr, now);
-    ASSERT_TRUE(facts.ok()) << facts.error().message;
+    ASSERT_TRUE(facts.ok()) << facts.status().message();
     decision_inputs.facts = *facts;
   }
   ServedPolicy server(decision_inputs);

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "policy/config.h"
 #include "policy/engine.h"
-#include "policy/json_util.h"
 #include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
@@ -49,7 +49,7 @@ spec:
 json FromYaml(std::string_view yaml) {
   auto docs = app::ParseDocuments(yaml, "inline.yaml");
   if (!docs.ok() || docs->empty()) {
-    ADD_FAILURE() << (docs.ok() ? "no document" : docs.error().message);
+    ADD_FAILURE() << (docs.ok() ? "no document" : docs.status().message());
     return json();
   }
   return json::parse(ToJson(*(*docs)[0].json));
@@ -68,7 +68,7 @@ struct Request : testing::ReviewSpec {
   }
 };
 
-Result<PolicyConfig> ParseConfigYaml(std::string_view yaml) {
+StatusOr<PolicyConfig> ParseConfigYaml(std::string_view yaml) {
   rapidjson::Document doc;
   doc.Parse(FromYaml(yaml).dump().c_str());
   return ParsePolicyConfig(doc);
@@ -352,7 +352,7 @@ TEST(ExecutorConfigPolicy, ExampleBelowFloorsIsDenied) {
   const std::string path =
       (testing::SourceDir() / "examples" / "executor-config-below-floors.yaml").string();
   auto docs = app::LoadDocuments(path);
-  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  ASSERT_TRUE(docs.ok()) << docs.status().message();
   ASSERT_EQ(docs->size(), 1u);
   const Decision d = Answer(Create(json::parse(ToJson(*(*docs)[0].json))));
   EXPECT_FALSE(d.allowed);
@@ -394,9 +394,9 @@ TEST(ExecutorConfigOptions, Errors) {
            {"executorConfig: [1]\n", "executorConfig: must be an object, got array"},
        }) {
     SCOPED_TRACE(c.yaml);
-    Result<PolicyConfig> parsed = ParseConfigYaml(c.yaml);
+    StatusOr<PolicyConfig> parsed = ParseConfigYaml(c.yaml);
     ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().message, c.error);
+    EXPECT_EQ(parsed.status().message(), c.error);
   }
 }
 

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "tests/support/admission_review.h"
 #include "webhook/codec.h"
 
 namespace backstop::policy {
@@ -39,12 +39,7 @@ Decoded Decode(const std::string& operation, const json& object, const json& old
       {"apiVersion", "admission.k8s.io/v1"},
       {"kind", "AdmissionReview"},
       {"request", request}}.dump();
-  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(body);
-  if (const auto* error = std::get_if<webhook::DecodeError>(&decoded)) {
-    ADD_FAILURE() << error->message;
-    return Decoded{};
-  }
-  return Decoded{std::move(std::get<webhook::DecodedReview>(decoded))};
+  return Decoded{testing::DecodeOrFail(body)};
 }
 
 rapidjson::Document Parse(const std::string& text) {

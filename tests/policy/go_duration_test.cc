@@ -72,8 +72,8 @@ TEST(GoDuration, ParsesWhatGoParses) {
            {"0.830103483285477580700h", 49 * kM + 48 * kS + 372539827 * kNs},
        }) {
     SCOPED_TRACE(c.text);
-    Result<nanoseconds> d = ParseGoDuration(c.text);
-    ASSERT_TRUE(d.ok()) << d.error().message;
+    StatusOr<nanoseconds> d = ParseGoDuration(c.text);
+    ASSERT_TRUE(d.ok()) << d.status().message();
     EXPECT_EQ(d->count(), c.ns);
   }
 }
@@ -111,9 +111,9 @@ TEST(GoDuration, RejectsWhatGoRejects) {
            {"9223372036854ms775us808ns", "time: invalid duration \"9223372036854ms775us808ns\""},
        }) {
     SCOPED_TRACE(c.text);
-    Result<nanoseconds> d = ParseGoDuration(c.text);
+    StatusOr<nanoseconds> d = ParseGoDuration(c.text);
     ASSERT_FALSE(d.ok()) << d->count();
-    EXPECT_EQ(d.error().message, c.error);
+    EXPECT_EQ(d.status().message(), c.error);
   }
 }
 
@@ -146,7 +146,7 @@ TEST(GoDuration, FormatsLikeGo) {
 TEST(GoDuration, FormatRoundTripsThroughParse) {
   for (int64_t ns : {int64_t{0}, 1 * kNs, 1500 * kUs, 90 * kS, 3 * kH + 1, kMax, kMin, -7 * kM}) {
     const std::string text = FormatGoDuration(nanoseconds(ns));
-    Result<nanoseconds> back = ParseGoDuration(text);
+    StatusOr<nanoseconds> back = ParseGoDuration(text);
     ASSERT_TRUE(back.ok()) << text;
     EXPECT_EQ(back->count(), ns) << text;
   }
@@ -182,54 +182,54 @@ TEST(GoAtoi, AcceptsSignedDecimalIntegersOnly) {
   EXPECT_EQ(*ParseGoAtoi("9223372036854775807"), kMax);
   EXPECT_EQ(*ParseGoAtoi("-9223372036854775808"), kMin);
   for (const char* bad : {"", "+", "-", " 90", "90 ", "90s", "1_000", "0x10", "1.0", "1e3"}) {
-    Result<int64_t> r = ParseGoAtoi(bad);
+    StatusOr<int64_t> r = ParseGoAtoi(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().message,
+    EXPECT_EQ(r.status().message(),
               std::string("strconv.Atoi: parsing \"") + bad + "\": invalid syntax");
   }
   for (const char* big : {"9223372036854775808", "-9223372036854775809", "99999999999999999999"}) {
-    Result<int64_t> r = ParseGoAtoi(big);
+    StatusOr<int64_t> r = ParseGoAtoi(big);
     ASSERT_FALSE(r.ok()) << big;
-    EXPECT_EQ(r.error().message,
+    EXPECT_EQ(r.status().message(),
               std::string("strconv.Atoi: parsing \"") + big + "\": value out of range");
   }
 }
 
 TEST(KelosPollInterval, DurationFirstThenWholeSeconds) {
-  Result<KelosPollInterval> d = ParseKelosPollInterval("5m");
+  StatusOr<KelosPollInterval> d = ParseKelosPollInterval("5m");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->value, std::chrono::minutes(5));
   EXPECT_FALSE(d->whole_seconds);
 
-  Result<KelosPollInterval> s = ParseKelosPollInterval("90");
+  StatusOr<KelosPollInterval> s = ParseKelosPollInterval("90");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->value, std::chrono::seconds(90));
   EXPECT_TRUE(s->whole_seconds);
 
   // "0" is a Go duration (zero), not whole seconds.
-  Result<KelosPollInterval> zero = ParseKelosPollInterval("0");
+  StatusOr<KelosPollInterval> zero = ParseKelosPollInterval("0");
   ASSERT_TRUE(zero.ok());
   EXPECT_EQ(zero->value.count(), 0);
   EXPECT_FALSE(zero->whole_seconds);
 
-  Result<KelosPollInterval> negative = ParseKelosPollInterval("-30");
+  StatusOr<KelosPollInterval> negative = ParseKelosPollInterval("-30");
   ASSERT_TRUE(negative.ok());
   EXPECT_EQ(negative->value, std::chrono::seconds(-30));
 
-  Result<KelosPollInterval> largest = ParseKelosPollInterval("9223372036");
+  StatusOr<KelosPollInterval> largest = ParseKelosPollInterval("9223372036");
   ASSERT_TRUE(largest.ok());
   EXPECT_EQ(largest->value, std::chrono::seconds(9223372036));
 }
 
 TEST(KelosPollInterval, ErrorsWhereKelosFallsBackToFiveMinutes) {
   EXPECT_FALSE(ParseKelosPollInterval("").ok());
-  Result<KelosPollInterval> words = ParseKelosPollInterval("5 minutes");
+  StatusOr<KelosPollInterval> words = ParseKelosPollInterval("5 minutes");
   ASSERT_FALSE(words.ok());
-  EXPECT_EQ(words.error().message, "time: unknown unit \" minutes\" in duration \"5 minutes\"");
+  EXPECT_EQ(words.status().message(), "time: unknown unit \" minutes\" in duration \"5 minutes\"");
   for (const char* bad : {"1d", "5M", "1.5", "0x1e", " 30", "9223372037", "-9223372037"}) {
     EXPECT_FALSE(ParseKelosPollInterval(bad).ok()) << bad;
   }
-  EXPECT_EQ(ParseKelosPollInterval("9223372037").error().message,
+  EXPECT_EQ(ParseKelosPollInterval("9223372037").status().message(),
             "9223372037 seconds overflows a Go time.Duration");
   EXPECT_EQ(kKelosDefaultPollInterval, std::chrono::minutes(5));
 }

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "base/json_util.h"
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/image_policy.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::policy {

@@ -10,10 +10,10 @@
 #include <ostream>
 #include <string>
 
+#include "base/json_util.h"
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::policy {
@@ -24,7 +24,7 @@ using ::testing::IsEmpty;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
-Result<PolicyConfig> ParseConfig(const std::string& json) {
+StatusOr<PolicyConfig> ParseConfig(const std::string& json) {
   rapidjson::Document doc;
   doc.Parse(json.c_str());
   EXPECT_FALSE(doc.HasParseError()) << json;
@@ -35,7 +35,7 @@ Result<PolicyConfig> ParseConfig(const std::string& json) {
 
 TEST(ImageOptionsTest, DefaultsWhenAbsent) {
   auto config = ParseConfig("{}");
-  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_TRUE(config.ok()) << config.status().message();
   const ImageOptions& o = config->images;
   EXPECT_EQ(o.never_pull_absent, Enforcement::kDeny);
   EXPECT_EQ(o.absent_from_node_lists, Enforcement::kWarn);
@@ -60,7 +60,7 @@ TEST(ImageOptionsTest, ReadsEveryKey) {
       "observationTtlSeconds":1800,
       "remedies":[{"pattern":"optio-*","text":"make images && kind load docker-image {image}"}],
       "defaultRemedy":"Ask the platform team."}})");
-  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_TRUE(config.ok()) << config.status().message();
   const ImageOptions& o = config->images;
   EXPECT_EQ(o.never_pull_absent, Enforcement::kDryRun);
   EXPECT_EQ(o.absent_from_node_lists, Enforcement::kDeny);
@@ -87,7 +87,7 @@ TEST_P(ImageOptionsErrorTest, Rejected) {
   const ConfigErrorCase& c = GetParam();
   auto config = ParseConfig(std::string(R"({"images":)") + c.images_json + "}");
   ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.error().message, HasSubstr(c.expected));
+  EXPECT_THAT(config.status().message(), HasSubstr(c.expected));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -127,8 +127,8 @@ TEST(ImageOptionsTest, ReportsAllProblemsTogether) {
   auto config = ParseConfig(
       R"({"images":{"neverPullAbsent":{"enforcement":"no"},"observationTtlSeconds":-1}})");
   ASSERT_FALSE(config.ok());
-  EXPECT_THAT(config.error().message, HasSubstr("images.neverPullAbsent.enforcement"));
-  EXPECT_THAT(config.error().message, HasSubstr("\nimages.observationTtlSeconds"));
+  EXPECT_THAT(config.status().message(), HasSubstr("images.neverPullAbsent.enforcement"));
+  EXPECT_THAT(config.status().message(), HasSubstr("\nimages.observationTtlSeconds"));
 }
 
 // ---- remedies ------------------------------------------------------------------------

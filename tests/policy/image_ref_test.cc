@@ -218,7 +218,7 @@ void CheckParseAny(const std::string& input, const Expected& e) {
     got = input;
   } else {
     auto ref = ParseImageRef(input);
-    ASSERT_EQ(ref.ok(), e.valid) << (ref.ok() ? "" : ref.error().message);
+    ASSERT_EQ(ref.ok(), e.valid) << (ref.ok() ? "" : ref.status().message());
     if (!ref.ok()) return;
     got = ref->String();
   }
@@ -230,7 +230,7 @@ void CheckParseAny(const std::string& input, const Expected& e) {
 // gets "latest".
 void CheckParseDockerRef(const std::string& input, const Expected& e) {
   auto ref = ParseImageRef(input);
-  ASSERT_EQ(ref.ok(), e.valid) << (ref.ok() ? "" : ref.error().message);
+  ASSERT_EQ(ref.ok(), e.valid) << (ref.ok() ? "" : ref.status().message());
   if (!ref.ok()) return;
   if (!ref->digest.empty()) {
     ref->tag.clear();
@@ -416,25 +416,25 @@ TEST(ImageRefTest, NormalisesFamiliarNames) {
 TEST(ImageRefTest, ErrorMessagesUseUpstreamWording) {
   auto upper = ParseImageRef("Nginx:latest");
   ASSERT_FALSE(upper.ok());
-  EXPECT_EQ(upper.error().message,
+  EXPECT_EQ(upper.status().message(),
             "invalid reference format: repository name (library/Nginx) must be lowercase");
   auto upper_path = ParseImageRef("ghcr.io/Org/agent");
   ASSERT_FALSE(upper_path.ok());
-  EXPECT_EQ(upper_path.error().message,
+  EXPECT_EQ(upper_path.status().message(),
             "invalid reference format: repository name (Org/agent) must be lowercase");
   auto bad = ParseImageRef("nginx:1.25 ");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message, "invalid reference format");
+  EXPECT_EQ(bad.status().message(), "invalid reference format");
   auto short_digest = ParseImageRef("nginx@sha256:" + std::string(40, 'a'));
   ASSERT_FALSE(short_digest.ok());
-  EXPECT_EQ(short_digest.error().message, "invalid checksum digest length");
+  EXPECT_EQ(short_digest.status().message(), "invalid checksum digest length");
   auto too_long = ParseImageRef("example.com/" + std::string(256, 'a'));
   ASSERT_FALSE(too_long.ok());
-  EXPECT_EQ(too_long.error().message, "repository name must not be more than 255 characters");
+  EXPECT_EQ(too_long.status().message(), "repository name must not be more than 255 characters");
   const std::string id(64, 'b');
   auto hex = ParseImageRef(id);
   ASSERT_FALSE(hex.ok());
-  EXPECT_EQ(hex.error().message,
+  EXPECT_EQ(hex.status().message(),
             "invalid repository name (" + id + "), cannot specify 64-byte hexadecimal strings");
   EXPECT_FALSE(NormalizeImage("").has_value());
   EXPECT_FALSE(NormalizeImage("nginx:").has_value());

@@ -6,14 +6,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/image_checks.h"
-#include "policy/json_util.h"
 #include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
@@ -56,12 +55,7 @@ json Review(const json& object, const std::string& operation, const json* old_ob
 }
 
 webhook::DecodedReview Decode(const std::string& body, bool bare = false) {
-  webhook::DecodeResult result = webhook::DecodeAdmissionReview(body, bare);
-  if (const auto* error = std::get_if<webhook::DecodeError>(&result)) {
-    ADD_FAILURE() << "decode: " << error->message;
-    return {};
-  }
-  return std::move(std::get<webhook::DecodedReview>(result));
+  return testing::DecodeOrFail(body, bare);
 }
 
 // A parsed policy configuration and empty (unsynced) cluster knowledge.
@@ -72,7 +66,7 @@ class Harness {
     doc.Parse(config_json.c_str());
     EXPECT_FALSE(doc.HasParseError()) << config_json;
     auto parsed = ParsePolicyConfig(doc);
-    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.status().message());
     if (parsed.ok()) config_ = std::move(parsed.value());
     now_ = TimePoint(std::chrono::seconds(1767225600));
   }
@@ -240,7 +234,7 @@ TEST(JobPolicyTest, DefaultImagePullPolicyFollowsKubernetes) {
 TEST(JobPolicyTest, ExampleJobWithoutDeadline) {
   auto docs =
       app::LoadDocuments((testing::SourceDir() / "examples/job-without-deadline.yaml").string());
-  ASSERT_TRUE(docs.ok()) << docs.error().message;
+  ASSERT_TRUE(docs.ok()) << docs.status().message();
   ASSERT_EQ(docs->size(), 1u);
   const json job = ToNlohmann(*(*docs)[0].json);
   Harness h;
@@ -575,7 +569,7 @@ TEST(JobPolicyTest, ConfigIsValidatedWithKeyPaths) {
     rapidjson::Document doc;
     doc.Parse(text.c_str());
     auto parsed = ParsePolicyConfig(doc);
-    return parsed.ok() ? std::string() : parsed.error().message;
+    return parsed.ok() ? std::string() : parsed.status().message();
   };
   EXPECT_EQ(errors_of(R"({"jobs": {"defaultDeadline": 5}})"), "jobs.defaultDeadline: unknown key");
   EXPECT_EQ(errors_of(R"({"jobs": {"aboveMax": "lower"}})"),
@@ -605,7 +599,7 @@ TEST(JobPolicyTest, ConfigIsValidatedWithKeyPaths) {
       "matchLabels": {"tier": "agent"},
       "rules": [{"namespaces": ["ci"], "matchLabels": {"k": "v"}, "activeDeadlineSeconds": 3600}]}})");
   auto parsed = ParsePolicyConfig(doc);
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   const JobOptions& o = parsed->jobs;
   EXPECT_EQ(o.default_active_deadline_seconds, 600);
   EXPECT_EQ(o.max_active_deadline_seconds, 7200);

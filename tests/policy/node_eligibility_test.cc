@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::policy {

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "policy/config.h"
 #include "policy/engine.h"
-#include "policy/json_util.h"
 #include "tests/support/admission_review.h"
 #include "tests/support/fixtures.h"
 #include "webhook/codec.h"
@@ -75,7 +75,7 @@ spec:
 json FromYaml(std::string_view yaml) {
   auto docs = app::ParseDocuments(yaml, "inline.yaml");
   if (!docs.ok() || docs->empty()) {
-    ADD_FAILURE() << (docs.ok() ? "no document" : docs.error().message);
+    ADD_FAILURE() << (docs.ok() ? "no document" : docs.status().message());
     return json();
   }
   return json::parse(ToJson(*(*docs)[0].json));
@@ -87,7 +87,8 @@ json Example(const std::string& name) {
   const std::string path = (testing::SourceDir() / "examples" / name).string();
   auto docs = app::LoadDocuments(path);
   if (!docs.ok() || docs->size() != 1) {
-    ADD_FAILURE() << path << ": " << (docs.ok() ? "expected one document" : docs.error().message);
+    ADD_FAILURE() << path << ": "
+                  << (docs.ok() ? "expected one document" : docs.status().message());
     return json();
   }
   return json::parse(ToJson(*(*docs)[0].json));
@@ -673,9 +674,9 @@ TEST(TaskSpawnerOptions, Errors) {
     SCOPED_TRACE(c.yaml);
     rapidjson::Document doc;
     doc.Parse(Config(c.yaml).dump().c_str());
-    Result<PolicyConfig> parsed = ParsePolicyConfig(doc);
+    StatusOr<PolicyConfig> parsed = ParsePolicyConfig(doc);
     ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.error().message, c.error);
+    EXPECT_EQ(parsed.status().message(), c.error);
   }
 }
 

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <variant>
-
 #include "policy/cluster_facts.h"
 #include "policy/config.h"
 #include "policy/engine.h"
@@ -36,13 +34,23 @@ nlohmann::json AdmissionReview(const ReviewSpec& r) {
       {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
 }
 
-policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyConfig& config) {
-  webhook::DecodeResult decoded = webhook::DecodeAdmissionReview(AdmissionReview(spec).dump());
-  if (const auto* error = std::get_if<webhook::DecodeError>(&decoded)) {
-    ADD_FAILURE() << "decode: " << error->message;
-    return policy::Decision::Errored(400, error->message);
+webhook::DecodedReview DecodeOrFail(const std::string& body, bool allow_bare_request) {
+  webhook::DecodedReview review;
+  if (Status decoded = webhook::DecodeAdmissionReview(body, &review, allow_bare_request);
+      !decoded.ok()) {
+    ADD_FAILURE() << "decode: " << decoded.message();
+    return webhook::DecodedReview{};
   }
-  const auto& review = std::get<webhook::DecodedReview>(decoded);
+  return review;
+}
+
+policy::Decision ValidateAsServed(const ReviewSpec& spec, const policy::PolicyConfig& config) {
+  webhook::DecodedReview review;
+  if (Status decoded = webhook::DecodeAdmissionReview(AdmissionReview(spec).dump(), &review);
+      !decoded.ok()) {
+    ADD_FAILURE() << "decode: " << decoded.message();
+    return policy::Decision::Errored(HttpStatusFor(decoded), decoded.message());
+  }
   policy::ClusterFacts facts;
   policy::PolicyContext context{config, facts, policy::TimePoint{}, policy::TimePoint{}};
   return policy::Validate(review.request, context);
@@ -53,7 +61,7 @@ policy::PolicyConfig ConfigOrFail(const nlohmann::json& config) {
   doc.Parse(config.dump().c_str());
   auto parsed = policy::ParsePolicyConfig(doc);
   if (!parsed.ok()) {
-    ADD_FAILURE() << parsed.error().message;
+    ADD_FAILURE() << parsed.status().message();
     return policy::PolicyConfig{};
   }
   return std::move(parsed).value();

@@ -6,6 +6,7 @@
 
 #include "policy/config.h"
 #include "policy/decision.h"
+#include "webhook/codec.h"
 
 namespace backstop::testing {
 
@@ -30,6 +31,10 @@ struct ReviewSpec {
 // The AdmissionReview the apiserver would send for `spec` (with requestKind,
 // requestResource and the operation's options, as real ones carry).
 nlohmann::json AdmissionReview(const ReviewSpec& spec);
+
+// Decodes an AdmissionReview body with the webhook codec; a decode failure is a test
+// failure (an empty review comes back).
+webhook::DecodedReview DecodeOrFail(const std::string& body, bool allow_bare_request = false);
 
 // The validating answer to that review as the server decides it: encoded, decoded by the
 // webhook codec, then validated against `config` with no cluster knowledge. A decode

@@ -33,7 +33,7 @@ std::string ReadFixture(const std::string& relative) {
 std::unique_ptr<rapidjson::Document> LoadFixtureJson(const std::string& relative) {
   auto docs = app::ParseDocuments(ReadFixture(relative), relative);
   if (!docs.ok()) {
-    ADD_FAILURE() << docs.error().message;
+    ADD_FAILURE() << docs.status().message();
     return std::make_unique<rapidjson::Document>();
   }
   if (docs->empty()) {

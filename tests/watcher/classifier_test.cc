@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::watcher {
@@ -31,7 +31,7 @@ const TimePoint kNow = At("2030-01-01T00:00:00Z");
 // The pods of one document: the items of a (Pod)List, else the document itself.
 std::vector<const Value*> PodsOf(const Value& doc) {
   std::vector<const Value*> out;
-  const Value* items = doc.IsObject() ? policy::Member(&doc, "items") : nullptr;
+  const Value* items = doc.IsObject() ? Member(&doc, "items") : nullptr;
   if (items != nullptr && items->IsArray()) {
     for (const Value& item : items->GetArray()) out.push_back(&item);
   } else {
@@ -41,7 +41,7 @@ std::vector<const Value*> PodsOf(const Value& doc) {
 }
 
 std::string Name(const Value& pod) {
-  auto n = policy::AsString(policy::Find(&pod, {"metadata", "name"}));
+  auto n = AsString(Find(&pod, {"metadata", "name"}));
   return n ? std::string(*n) : std::string();
 }
 
@@ -136,7 +136,7 @@ TEST(ClassifierFixtures, WatchFixturePodsHaveNoFailures) {
     event.Parse(text.data() + start, end - start);
     start = end + 1;
     if (event.HasParseError() || !event.IsObject()) continue;
-    const Value* object = policy::Member(&event, "object");
+    const Value* object = Member(&event, "object");
     ASSERT_NE(object, nullptr);
     EXPECT_TRUE(ClassifyPod(*object, kNow).findings.empty());
     ++events;

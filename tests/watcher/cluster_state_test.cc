@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::watcher {
@@ -65,7 +65,7 @@ TEST(ClusterState, ListOfFixtureNodesAndPods) {
   BACKSTOP_REQUIRE_FIXTURES();
   auto list = AssembleList();
   auto facts = BuildClusterState({{"state.json", 1, list.get()}}, {}, kNow);
-  ASSERT_TRUE(facts.ok()) << facts.error().message;
+  ASSERT_TRUE(facts.ok()) << facts.status().message();
   const policy::ClusterFacts& f = **facts;
   EXPECT_TRUE(f.synced);
   EXPECT_EQ(f.built_at, kNow);
@@ -95,10 +95,10 @@ TEST(ClusterState, MultiDocumentYamlNodeListAndPodList) {
                            "\n---\n" + testing::ReadFixture("watch/kubeclient_podlist_page2.json") +
                            "\n";
   auto parsed = app::ParseDocuments(text, "state.yaml");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   ASSERT_EQ(parsed->size(), 3u);
   auto facts = BuildClusterState(Docs(*parsed), {}, kNow);
-  ASSERT_TRUE(facts.ok()) << facts.error().message;
+  ASSERT_TRUE(facts.ok()) << facts.status().message();
   EXPECT_EQ((*facts)->nodes.size(), 10u);
   EXPECT_TRUE((*facts)->synced);
   EXPECT_TRUE((*facts)->absent_on_node.empty());
@@ -111,27 +111,28 @@ TEST(ClusterState, ErrorsNameSourceAndDocument) {
   ok.Parse(R"({"kind":"PodList","items":[]})");
   auto r = BuildClusterState({{"state.yaml", 1, &ok}, {"state.yaml", 2, &service}}, {}, kNow);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message,
+  EXPECT_EQ(r.status().message(),
             "state.yaml: document 2: kind Service is not a List, NodeList, PodList, Node or Pod");
 
   Document nameless;
   nameless.Parse(R"({"kind":"List","items":[{"kind":"Node","metadata":{}}]})");
   r = BuildClusterState({{"s.json", 1, &nameless}}, {}, kNow);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "s.json: document 1: items[0]: Node without metadata.name");
+  EXPECT_EQ(r.status().message(), "s.json: document 1: items[0]: Node without metadata.name");
 
   Document scalar;
   scalar.Parse("42");
   r = BuildClusterState({{"s.json", 1, &scalar}}, {}, kNow);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("s.json: document 1: expected a Kubernetes object"),
+  EXPECT_NE(r.status().message().find("s.json: document 1: expected a Kubernetes object"),
             std::string::npos);
 
   Document items;
   items.Parse(R"({"kind":"NodeList","items":{}})");
   r = BuildClusterState({{"s.json", 3, &items}}, {}, kNow);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "s.json: document 3: NodeList items must be an array, got object");
+  EXPECT_EQ(r.status().message(),
+            "s.json: document 3: NodeList items must be an array, got object");
 }
 
 TEST(ClusterState, EmptyInputIsSyncedAndEmpty) {

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "app/documents.h"
+#include "base/json_util.h"
 #include "obs/metrics.h"
 #include "policy/image_ref.h"
-#include "policy/json_util.h"
 #include "tests/support/fixtures.h"
 
 namespace backstop::watcher {
@@ -41,7 +41,7 @@ NodeFixtures LoadNodeFixtures() {
     EXPECT_TRUE(parsed.ok()) << path;
     if (!parsed.ok()) continue;
     for (auto& d : *parsed) {
-      const Value* items = policy::Member(d.json.get(), "items");
+      const Value* items = Member(d.json.get(), "items");
       if (items != nullptr && items->IsArray()) {
         for (const Value& item : items->GetArray()) out.nodes.push_back(&item);
       } else {
@@ -124,13 +124,13 @@ TEST(Knowledge, NodesFromEveryNodeFixture) {
   EXPECT_EQ(h.store.Current(), facts);
 
   for (const Value* node : fx.nodes) {
-    const std::string name(*policy::AsString(policy::Find(node, {"metadata", "name"})));
+    const std::string name(*AsString(Find(node, {"metadata", "name"})));
     SCOPED_TRACE(name);
     const policy::NodeFacts* nf = NodeNamed(*facts, name);
     ASSERT_NE(nf, nullptr);
     // Every name of every entry, normalised, is known and found by lookup.
     std::set<std::string> expected;
-    const Value& images = *policy::Find(node, {"status", "images"});
+    const Value& images = *Find(node, {"status", "images"});
     for (const Value& entry : images.GetArray()) {
       for (const Value& n : entry["names"].GetArray()) {
         // Names that do not parse as references (e.g. "<none>@<none>") are not keys.
@@ -443,7 +443,7 @@ TEST(Knowledge, RelistDropsVanishedPodsAndNodes) {
   // Relist without node "sno": its observations go with it.
   std::vector<const Value*> fewer;
   for (const Value* n : fx.nodes) {
-    if (*policy::AsString(policy::Find(n, {"metadata", "name"})) != "sno") fewer.push_back(n);
+    if (*AsString(Find(n, {"metadata", "name"})) != "sno") fewer.push_back(n);
   }
   h.knowledge.Replace("nodes", fewer);
   h.knowledge.Replace("pods", {b.get()});
@@ -482,7 +482,7 @@ TEST(KnowledgeOptions, ParseDefaultsValuesAndErrors) {
   doc.Parse(
       R"({"nodeStatusMaxImages":100,"observationTtlSeconds":60,"unschedulableGraceSeconds":0})");
   auto set = ParseKnowledgeOptions(&doc);
-  ASSERT_TRUE(set.ok()) << set.error().message;
+  ASSERT_TRUE(set.ok()) << set.status().message();
   EXPECT_EQ(set->node_status_max_images, 100);
   EXPECT_EQ(set->observation_ttl, seconds(60));
   EXPECT_EQ(set->unschedulable_grace, seconds(0));
@@ -491,18 +491,19 @@ TEST(KnowledgeOptions, ParseDefaultsValuesAndErrors) {
   bad.Parse(R"({"nodeStatusMaxImages":0,"observationTtlSeconds":"10m","nodeStatusMaxImage":5})");
   auto err = ParseKnowledgeOptions(&bad);
   ASSERT_FALSE(err.ok());
-  EXPECT_NE(err.error().message.find("watcher.nodeStatusMaxImages: must be between 1"),
+  EXPECT_NE(err.status().message().find("watcher.nodeStatusMaxImages: must be between 1"),
             std::string::npos)
-      << err.error().message;
-  EXPECT_NE(err.error().message.find("watcher.observationTtlSeconds: must be an integer"),
+      << err.status().message();
+  EXPECT_NE(err.status().message().find("watcher.observationTtlSeconds: must be an integer"),
             std::string::npos);
-  EXPECT_NE(err.error().message.find("watcher.nodeStatusMaxImage: unknown key"), std::string::npos);
+  EXPECT_NE(err.status().message().find("watcher.nodeStatusMaxImage: unknown key"),
+            std::string::npos);
 
   // Reading from a shared section leaves other keys to their owners.
   Document shared;
   shared.Parse(R"({"observationTtlSeconds":30,"resyncSeconds":300})");
   std::vector<std::string> errors;
-  policy::ConfigReader reader(&shared, "watcher", &errors);
+  ConfigReader reader(&shared, "watcher", &errors);
   KnowledgeOptions options;
   ReadKnowledgeOptions(reader, &options);
   EXPECT_TRUE(errors.empty());

@@ -31,7 +31,7 @@ std::string Kubeconfig(const std::string& server, const std::string& cluster_ext
          server + "\n" + cluster_extra + "users:\n- name: u1\n  user:\n" + user_body;
 }
 
-Result<HttpResult> GetNodes(KubeClient& client) { return client.Get(kNodes, 1 << 20); }
+StatusOr<HttpResult> GetNodes(KubeClient& client) { return client.Get(kNodes, 1 << 20); }
 
 TEST(KubeClientTest, BearerTokenAndPinnedCa) {
   BACKSTOP_REQUIRE_FIXTURES();
@@ -40,7 +40,7 @@ TEST(KubeClientTest, BearerTokenAndPinnedCa) {
   KubeClient client(api.Connection("s3cret"), nullptr);
   ASSERT_TRUE(client.Validate().ok());
   auto res = GetNodes(client);
-  ASSERT_TRUE(res.ok()) << res.error().message;
+  ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(res->status, 200);
   EXPECT_THAT(res->body, HasSubstr("\"NodeList\""));
   ASSERT_EQ(api.Requests().size(), 1u);
@@ -65,7 +65,7 @@ TEST(KubeClientTest, BodyCapIsAnError) {
   KubeClient client(api.Connection(), nullptr);
   auto res = client.Get(kNodes, 1000);
   ASSERT_FALSE(res.ok());
-  EXPECT_THAT(res.error().message, HasSubstr("larger than 1000"));
+  EXPECT_THAT(res.status().message(), HasSubstr("larger than 1000"));
 }
 
 TEST(KubeconfigTest, TokenAndCaData) {
@@ -76,13 +76,13 @@ TEST(KubeconfigTest, TokenAndCaData) {
                  "    certificate-authority-data: " + testing::EncodeBase64(api.ca_pem()) + "\n",
                  "    token: kc-token\n"),
       "/nonexistent", "kc", false);
-  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
   EXPECT_EQ(conn->host, "127.0.0.1");
   EXPECT_EQ(conn->port, api.port());
   EXPECT_EQ(conn->ca_pem, api.ca_pem());
   KubeClient client(*conn, nullptr);
   auto res = GetNodes(client);
-  ASSERT_TRUE(res.ok()) << res.error().message;
+  ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(api.Requests().at(0).authorization, "Bearer kc-token");
 }
 
@@ -101,10 +101,10 @@ TEST(KubeconfigTest, ClientCertificateFilesRelativeToTheKubeconfig) {
       "config", Kubeconfig(api.url(), "    certificate-authority: ca.crt\n",
                            "    client-certificate: client.crt\n    client-key: client.key\n"));
   auto conn = LoadKubeconfig(path.string(), false);
-  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
   KubeClient client(*conn, nullptr);
   auto res = GetNodes(client);
-  ASSERT_TRUE(res.ok()) << res.error().message;
+  ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(api.Requests().at(0).client_cn, "system:serviceaccount:backstop-system:backstop");
   EXPECT_EQ(api.Requests().at(0).authorization, "");
@@ -129,10 +129,10 @@ TEST(KubeconfigTest, ClientCertificateData) {
                  "    client-certificate-data: " + testing::EncodeBase64(leaf.cert_pem) +
                      "\n    client-key-data: " + testing::EncodeBase64(leaf.key_pem) + "\n"),
       "", "kc", false);
-  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
   KubeClient client(*conn, nullptr);
   auto res = GetNodes(client);
-  ASSERT_TRUE(res.ok()) << res.error().message;
+  ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_EQ(api.Requests().at(0).client_cn, "admin");
 }
 
@@ -143,13 +143,13 @@ TEST(KubeconfigTest, InsecureSkipVerifyIsRefusedUnlessAllowed) {
       Kubeconfig(api.url(), "    insecure-skip-tls-verify: true\n", "    token: t\n");
   auto refused = ParseKubeconfig(text, "", "kc", false);
   ASSERT_FALSE(refused.ok());
-  EXPECT_THAT(refused.error().message, HasSubstr("--allow-insecure-kubeconfig"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--allow-insecure-kubeconfig"));
   auto allowed = ParseKubeconfig(text, "", "kc", true);
-  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  ASSERT_TRUE(allowed.ok()) << allowed.status().message();
   EXPECT_TRUE(allowed->insecure_skip_tls_verify);
   KubeClient client(*allowed, nullptr);
   auto res = GetNodes(client);  // no CA given, yet it connects
-  ASSERT_TRUE(res.ok()) << res.error().message;
+  ASSERT_TRUE(res.ok()) << res.status().message();
 }
 
 TEST(KubeconfigTest, ProblemsAreNamed) {
@@ -157,15 +157,15 @@ TEST(KubeconfigTest, ProblemsAreNamed) {
   auto exec = ParseKubeconfig(
       Kubeconfig("https://k:6443", ok_cluster, "    exec:\n      command: aws\n"), "", "kc", false);
   ASSERT_FALSE(exec.ok());
-  EXPECT_THAT(exec.error().message, HasSubstr("not supported"));
+  EXPECT_THAT(exec.status().message(), HasSubstr("not supported"));
   auto no_ctx = ParseKubeconfig("apiVersion: v1\ncurrent-context: x\n", "", "kc", false);
   ASSERT_FALSE(no_ctx.ok());
-  EXPECT_THAT(no_ctx.error().message, HasSubstr("context \"x\" not found"));
+  EXPECT_THAT(no_ctx.status().message(), HasSubstr("context \"x\" not found"));
   auto missing_file = ParseKubeconfig(
       Kubeconfig("https://k", "    certificate-authority: missing.crt\n", "    token: t\n"),
       "/nonexistent-dir", "kc", false);
   ASSERT_FALSE(missing_file.ok());
-  EXPECT_THAT(missing_file.error().message, HasSubstr("/nonexistent-dir/missing.crt"));
+  EXPECT_THAT(missing_file.status().message(), HasSubstr("/nonexistent-dir/missing.crt"));
   auto http_token =
       ParseKubeconfig(Kubeconfig("http://127.0.0.1:8001", "", "    token: t\n"), "", "kc", false);
   EXPECT_FALSE(http_token.ok());
@@ -209,7 +209,7 @@ TEST(InClusterTest, MissingMountIsAnError) {
     return std::string(n) == "KUBERNETES_SERVICE_HOST" ? "10.96.0.1" : "443";
   });
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error().message, HasSubstr("ca.crt"));
+  EXPECT_THAT(r.status().message(), HasSubstr("ca.crt"));
 }
 
 TEST(InClusterTest, RotatedTokenIsPickedUp) {
@@ -223,7 +223,7 @@ TEST(InClusterTest, RotatedTokenIsPickedUp) {
   auto r = InClusterConnection(paths, [&](const char* n) -> const char* {
     return std::string(n) == "KUBERNETES_SERVICE_HOST" ? "127.0.0.1" : port.c_str();
   });
-  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ((*r)->token_file, paths.token_file);
 

@@ -379,7 +379,7 @@ TEST(WatcherOptionsTest, ParsesThePodsSection) {
   d.Parse(
       R"({"pods":{"namespaces":["team-a","team-b"],"labelSelector":"agent=true"},"pageSize":200})");
   std::vector<std::string> errors;
-  policy::ConfigReader r(&d, "watcher", &errors);
+  ConfigReader r(&d, "watcher", &errors);
   WatcherOptions o;
   ParseWatcherClientOptions(r, &o);
   EXPECT_TRUE(errors.empty());
@@ -390,7 +390,7 @@ TEST(WatcherOptionsTest, ParsesThePodsSection) {
   rapidjson::Document bad;
   bad.Parse(R"({"pods":{"namespace":["x"]},"pageSize":0})");
   std::vector<std::string> errors2;
-  policy::ConfigReader r2(&bad, "watcher", &errors2);
+  ConfigReader r2(&bad, "watcher", &errors2);
   WatcherOptions o2;
   ParseWatcherClientOptions(r2, &o2);
   EXPECT_EQ(errors2.size(), 2u);  // pageSize out of range, unknown key "namespace"

@@ -92,7 +92,7 @@ TEST(ParseWatchEventTest, RealEventsAndTypes) {
   const char* rvs[] = {"1389", "1390", "1398"};
   for (size_t i = 0; i < lines.size(); ++i) {
     auto ev = ParseWatchEvent(lines[i]);
-    ASSERT_TRUE(ev.ok()) << ev.error().message;
+    ASSERT_TRUE(ev.ok()) << ev.status().message();
     EXPECT_EQ(ev->type, types[i]);
     EXPECT_EQ(ResourceVersionOf(*ev->object), rvs[i]);
   }

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "app/documents.h"
-#include "policy/json_util.h"
+#include "base/json_util.h"
 #include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
 
@@ -20,8 +20,18 @@ using backstop::testing::FixtureFiles;
 using backstop::testing::ReadFixture;
 using nlohmann::json;
 
-const DecodedReview* Ok(const DecodeResult& r) { return std::get_if<DecodedReview>(&r); }
-const DecodeError* Err(const DecodeResult& r) { return std::get_if<DecodeError>(&r); }
+// The codec's answer for one body: its status and what it decoded.
+struct Decoded {
+  Status status;
+  DecodedReview review;
+};
+Decoded Decode(std::string_view body, bool allow_bare_request = false) {
+  Decoded d;
+  d.status = DecodeAdmissionReview(body, &d.review, allow_bare_request);
+  return d;
+}
+const DecodedReview* Ok(const Decoded& r) { return r.status.ok() ? &r.review : nullptr; }
+const Status* Err(const Decoded& r) { return r.status.ok() ? nullptr : &r.status; }
 
 // Every AdmissionReview request fixture decodes, with fields matching the JSON itself.
 TEST(CodecFixtures, EveryRequestFixtureDecodes) {
@@ -37,9 +47,9 @@ TEST(CodecFixtures, EveryRequestFixtureDecodes) {
     const json expected = json::parse(body);
     const bool bare = !expected.contains("request");
     const json& req = bare ? expected : expected["request"];
-    DecodeResult r = DecodeAdmissionReview(body, /*allow_bare_request=*/true);
+    Decoded r = Decode(body, /*allow_bare_request=*/true);
     const DecodedReview* review = Ok(r);
-    ASSERT_NE(review, nullptr) << name << ": " << Err(r)->message;
+    ASSERT_NE(review, nullptr) << name << ": " << Err(r)->message();
     EXPECT_EQ(review->api_version,
               bare ? "admission.k8s.io/v1" : expected["apiVersion"].get<std::string>())
         << name;
@@ -55,7 +65,7 @@ TEST(CodecFixtures, EveryRequestFixtureDecodes) {
     EXPECT_EQ(review->request.object != nullptr, has_object) << name;
     if (has_object) {
       // The object is kept as parsed: serialising it gives back the same JSON.
-      EXPECT_EQ(json::parse(policy::ToJson(*review->request.object)), req["object"]) << name;
+      EXPECT_EQ(json::parse(ToJson(*review->request.object)), req["object"]) << name;
     }
     const bool has_old = req.contains("oldObject") && req["oldObject"].is_object();
     EXPECT_EQ(review->request.old_object != nullptr, has_old) << name;
@@ -70,10 +80,9 @@ TEST(CodecFixtures, EveryRequestFixtureDecodes) {
 
 TEST(CodecFixtures, BareRequestsNeedTheOptIn) {
   BACKSTOP_REQUIRE_FIXTURES();
-  DecodeResult r =
-      DecodeAdmissionReview(ReadFixture("admission/kubewarden-user-group_job_create.json"), false);
+  Decoded r = Decode(ReadFixture("admission/kubewarden-user-group_job_create.json"), false);
   ASSERT_NE(Err(r), nullptr);
-  EXPECT_EQ(Err(r)->message, "apiVersion: is required");
+  EXPECT_EQ(Err(r)->message(), "apiVersion: is required");
 }
 
 TEST(CodecFixtures, CapturedLiveReviewsDecode) {
@@ -83,9 +92,9 @@ TEST(CodecFixtures, CapturedLiveReviewsDecode) {
   int n = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    DecodeResult r = DecodeAdmissionReview(line);
+    Decoded r = Decode(line);
     const DecodedReview* review = Ok(r);
-    ASSERT_NE(review, nullptr) << "line " << n + 1 << ": " << Err(r)->message;
+    ASSERT_NE(review, nullptr) << "line " << n + 1 << ": " << Err(r)->message();
     EXPECT_EQ(review->request.uid, json::parse(line)["request"]["uid"].get<std::string>());
     ++n;
   }
@@ -101,10 +110,10 @@ TEST(CodecFixtures, ResponseDocumentsAreRejectedPrecisely) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
-    DecodeResult r = DecodeAdmissionReview(ss.str());
+    Decoded r = Decode(ss.str());
     ASSERT_NE(Err(r), nullptr) << path;
-    EXPECT_EQ(Err(r)->message, "request: is required (an AdmissionReview without a request)");
-    EXPECT_EQ(Err(r)->http_status, 400);
+    EXPECT_EQ(Err(r)->message(), "request: is required (an AdmissionReview without a request)");
+    EXPECT_EQ(HttpStatusFor(*Err(r)), 400);
   }
 }
 
@@ -116,17 +125,17 @@ TEST(CodecFixtures, YamlReviewsDecodeAfterConversion) {
   int checked = 0;
   for (const auto& path : FixtureFiles("admission", {".yaml"})) {
     auto docs = app::LoadDocuments(path.string());
-    ASSERT_TRUE(docs.ok()) << docs.error().message;
+    ASSERT_TRUE(docs.ok()) << docs.status().message();
     ASSERT_EQ(docs->size(), 1u);
     const rapidjson::Value& doc = *(*docs)[0].json;
-    DecodeResult r = DecodeAdmissionReview(policy::ToJson(doc));
-    if (policy::Member(&doc, "apiVersion") == nullptr) {
-      ASSERT_NE(policy::Member(&doc, "iapiVersion"), nullptr) << path;
+    Decoded r = Decode(ToJson(doc));
+    if (Member(&doc, "apiVersion") == nullptr) {
+      ASSERT_NE(Member(&doc, "iapiVersion"), nullptr) << path;
       ASSERT_NE(Err(r), nullptr) << path;
-      EXPECT_EQ(Err(r)->message, "apiVersion: is required");
+      EXPECT_EQ(Err(r)->message(), "apiVersion: is required");
     } else {
       const DecodedReview* review = Ok(r);
-      ASSERT_NE(review, nullptr) << path << ": " << Err(r)->message;
+      ASSERT_NE(review, nullptr) << path << ": " << Err(r)->message();
       EXPECT_EQ(review->api_version, "admission.k8s.io/v1beta1");
       EXPECT_EQ(review->request.kind.kind, "Deployment");
     }
@@ -147,12 +156,13 @@ class CodecBadInput : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(CodecBadInput, AnswersPrecisely) {
   const BadCase& c = GetParam();
-  DecodeResult r = DecodeAdmissionReview(c.body);
-  const DecodeError* e = Err(r);
+  Decoded r = Decode(c.body);
+  const Status* e = Err(r);
   ASSERT_NE(e, nullptr);
-  EXPECT_EQ(e->http_status, 400);
-  EXPECT_EQ(e->message, c.message);
-  EXPECT_EQ(e->uid, c.uid);
+  EXPECT_EQ(e->code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpStatusFor(*e), 400);
+  EXPECT_EQ(e->message(), c.message);
+  EXPECT_EQ(r.review.request.uid, c.uid);
 }
 
 #define REVIEW(req) \

@@ -71,7 +71,7 @@ class ServerHarness {
       return extra_ready_.load();
     });
     auto port = server_->Bind();
-    ASSERT_TRUE(port.ok()) << port.error().message;
+    ASSERT_TRUE(port.ok()) << port.status().message();
     port_ = *port;
     thread_ = std::thread([this] { server_->Run(); });
   }
@@ -478,8 +478,8 @@ TEST(Server, BindFailsClearly) {
   Server s(h.options_, *h.service_, h.registry_);
   auto r = s.Bind();
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("missing.key: cannot open"), std::string::npos)
-      << r.error().message;
+  EXPECT_NE(r.status().message().find("missing.key: cannot open"), std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace backstop::policy {
+namespace backstop {
 
 // Reads one object of the policy configuration, recording every problem as
 // "<dotted.path>: <what is wrong>" instead of stopping at the first. Keys that no reader
@@ -45,4 +45,4 @@ class ConfigReader {
   std::set<std::string, std::less<>> seen_;
 };
 
-}  // namespace backstop::policy
+}  // namespace backstop

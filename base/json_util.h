@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace backstop::policy {
+namespace backstop {
 
 // Member `key` of an object, or null when `v` is not an object or has no such member.
 const rapidjson::Value* Member(const rapidjson::Value* v, std::string_view key);
@@ -32,4 +32,4 @@ std::string QuoteJson(std::string_view s);
 // Escapes one JSON Pointer reference token (RFC 6901: "~" -> "~0", "/" -> "~1").
 std::string EscapePointerToken(std::string_view token);
 
-}  // namespace backstop::policy
+}  // namespace backstop

@@ -1,15 +1,15 @@
-#include "policy/config_reader.h"
+#include "base/config_reader.h"
 
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
-namespace backstop::policy {
+namespace backstop {
 
 ConfigReader::ConfigReader(const rapidjson::Value* object, std::string path,
                            std::vector<std::string>* errors)
     : object_(object), path_(std::move(path)), errors_(errors) {
   if (object_ != nullptr && !object_->IsObject()) {
-    errors_->push_back((path_.empty() ? std::string("config") : path_) + ": must be an object, got " +
-                       std::string(TypeName(*object_)));
+    errors_->push_back((path_.empty() ? std::string("config") : path_) +
+                       ": must be an object, got " + std::string(TypeName(*object_)));
     object_ = nullptr;
   }
 }
@@ -33,7 +33,8 @@ void ConfigReader::Int(std::string_view key, int64_t* out, int64_t min, int64_t 
   const rapidjson::Value* v = Take(key);
   if (v == nullptr) return;
   if (!v->IsInt64()) {
-    Fail(key, "must be an integer, got " + (v->IsNumber() ? ToJson(*v) : std::string(TypeName(*v))));
+    Fail(key,
+         "must be an integer, got " + (v->IsNumber() ? ToJson(*v) : std::string(TypeName(*v))));
     return;
   }
   int64_t n = v->GetInt64();
@@ -116,4 +117,4 @@ void ConfigReader::RejectUnknown() {
   }
 }
 
-}  // namespace backstop::policy
+}  // namespace backstop

@@ -1,9 +1,9 @@
-#include "policy/json_util.h"
+#include "base/json_util.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-namespace backstop::policy {
+namespace backstop {
 
 const rapidjson::Value* Member(const rapidjson::Value* v, std::string_view key) {
   if (v == nullptr || !v->IsObject()) return nullptr;
@@ -80,4 +80,4 @@ std::string EscapePointerToken(std::string_view token) {
   return out;
 }
 
-}  // namespace backstop::policy
+}  // namespace backstop
