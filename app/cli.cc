@@ -24,6 +24,7 @@ int RunCli(int argc, char** argv) {
   AddReviewCommand(app, &exit_code);
   AddClassifyCommand(app, &exit_code);
   AddWatchCommand(app, &exit_code);
+  AddRulesCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "app/decider.h"
 
 #include "policy/engine.h"
+#include "policy/rules.h"
 
 namespace backstop::app {
 
@@ -9,8 +10,8 @@ policy::Decision Decide(webhook::Endpoint endpoint, const policy::AdmissionReque
   static const policy::ClusterFacts kUnknown{};
   const policy::ClusterFacts& facts = inputs.facts ? *inputs.facts : kUnknown;
   policy::PolicyContext context{*inputs.config, facts, inputs.now, inputs.facts_fresh_at};
-  return endpoint == webhook::Endpoint::kValidate ? policy::Validate(request, context)
-                                                  : policy::Mutate(request, context);
+  const policy::RuleTable& rules = inputs.rules != nullptr ? *inputs.rules : policy::BuiltinRules();
+  return rules.Decide(endpoint, request, context);
 }
 
 }  // namespace backstop::app

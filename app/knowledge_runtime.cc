@@ -43,23 +43,9 @@ void AddKnowledgeFlags(CLI::App* cmd, KnowledgeFlags* flags, bool with_cluster_s
 }
 
 StatusOr<std::unique_ptr<KnowledgeRuntime>> KnowledgeRuntime::Create(
-    const KnowledgeFlags& flags, const rapidjson::Value* watcher_section, obs::Registry* registry,
-    SinkWrapper wrap) {
+    const KnowledgeFlags& flags, const watcher::WatcherOptions& options,
+    const watcher::KnowledgeOptions& knowledge_options, obs::Registry* registry, SinkWrapper wrap) {
   std::unique_ptr<KnowledgeRuntime> rt(new KnowledgeRuntime());
-  watcher::WatcherOptions options;
-  watcher::KnowledgeOptions knowledge_options;
-  {
-    std::vector<std::string> errors;
-    ConfigReader reader(watcher_section, "watcher", &errors);
-    watcher::ParseWatcherClientOptions(reader, &options);
-    watcher::ReadKnowledgeOptions(reader, &knowledge_options);
-    reader.RejectUnknown();
-    if (!errors.empty()) {
-      std::string message = "invalid configuration:";
-      for (const auto& e : errors) message += "\n  " + e;
-      return InvalidArgumentError(message);
-    }
-  }
 
   if (!flags.cluster_state.empty()) {
     auto docs = LoadDocuments(flags.cluster_state);

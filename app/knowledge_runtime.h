@@ -12,7 +12,9 @@
 #include "base/status.h"
 #include "obs/metrics.h"
 #include "policy/cluster_facts.h"
+#include "watcher/knowledge.h"
 #include "watcher/object_sink.h"
+#include "watcher/watcher.h"
 
 namespace backstop::watcher {
 class EventRecorder;
@@ -46,12 +48,12 @@ class KnowledgeRuntime {
   using SinkWrapper =
       std::function<std::unique_ptr<watcher::ObjectSink>(watcher::ObjectSink* knowledge)>;
 
-  // Resolves the source and reads the config's "watcher" section. Errors are messages
-  // for the user (file, key, what is wrong).
-  static StatusOr<std::unique_ptr<KnowledgeRuntime>> Create(const KnowledgeFlags& flags,
-                                                            const rapidjson::Value* watcher_section,
-                                                            obs::Registry* registry,
-                                                            SinkWrapper wrap = nullptr);
+  // Resolves the source. `watcher` and `knowledge` are the config file's "watcher"
+  // section (see LoadConfig). Errors are messages for the user (file, key, what is wrong).
+  static StatusOr<std::unique_ptr<KnowledgeRuntime>> Create(
+      const KnowledgeFlags& flags, const watcher::WatcherOptions& watcher,
+      const watcher::KnowledgeOptions& knowledge, obs::Registry* registry,
+      SinkWrapper wrap = nullptr);
   ~KnowledgeRuntime();
   KnowledgeRuntime(const KnowledgeRuntime&) = delete;
   KnowledgeRuntime& operator=(const KnowledgeRuntime&) = delete;

@@ -425,24 +425,9 @@ StatusOr<ReviewRecord> ReviewOne(const ReviewInput& input, const DecisionInputs&
   return r;
 }
 
-StatusOr<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
-                                                   const Value* watcher_section,
-                                                   policy::TimePoint now) {
-  // The "watcher" section as serve reads it: client keys and knowledge keys.
-  watcher::KnowledgeOptions knowledge_options;
-  {
-    std::vector<std::string> errors;
-    ConfigReader reader(watcher_section, "watcher", &errors);
-    watcher::WatcherOptions client_options;
-    watcher::ParseWatcherClientOptions(reader, &client_options);
-    watcher::ReadKnowledgeOptions(reader, &knowledge_options);
-    reader.RejectUnknown();
-    if (!errors.empty()) {
-      std::string message = "--config: invalid configuration:";
-      for (const auto& e : errors) message += "\n  " + e;
-      return InvalidArgumentError(message);
-    }
-  }
+StatusOr<policy::ClusterFactsPtr> LoadClusterState(
+    const std::string& path, const watcher::KnowledgeOptions& knowledge_options,
+    policy::TimePoint now) {
   auto docs = LoadDocuments(path);
   if (!docs) return Status(docs.status().code(), "--cluster-state " + docs.status().message());
   std::vector<watcher::StateDocument> state;
@@ -550,12 +535,9 @@ int RunReview(const ReviewFlags& flags, std::ostream& out, std::ostream& err) {
   }
   const policy::TimePoint now = policy::Clock::now();
   DecisionInputs inputs{config->policy, std::make_shared<const policy::ClusterFacts>(), now, now};
+  for (const std::string& w : config->warnings) err << kPrefix << "warning: --config " << w << "\n";
   if (!flags.cluster_state.empty()) {
-    const Value* section = nullptr;
-    if (auto it = config->document->FindMember("watcher"); it != config->document->MemberEnd()) {
-      section = &it->value;
-    }
-    auto facts = LoadClusterState(flags.cluster_state, section, now);
+    auto facts = LoadClusterState(flags.cluster_state, config->knowledge, now);
     if (!facts) {
       err << kPrefix << facts.status().message() << "\n";
       return ExitCodeFor(facts.status());

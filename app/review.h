@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "policy/admission_request.h"
 #include "policy/cluster_facts.h"
+#include "watcher/knowledge.h"
 
 namespace backstop::app {
 
@@ -88,11 +89,11 @@ StatusOr<std::string> ApplyJsonPatch(std::string_view document, std::string_view
 
 // Cluster knowledge from a `kubectl get nodes,pods -A -o json` file, through
 // watcher::BuildClusterState, with the knowledge options of the config's "watcher"
-// section (null: defaults). Offline knowledge is taken as current: the snapshot is read
-// as the cluster now, so its failure observations count as seen at `now`.
-StatusOr<policy::ClusterFactsPtr> LoadClusterState(const std::string& path,
-                                                   const rapidjson::Value* watcher_section,
-                                                   policy::TimePoint now);
+// section. Offline knowledge is taken as current: the snapshot is read as the cluster
+// now, so its failure observations count as seen at `now`.
+StatusOr<policy::ClusterFactsPtr> LoadClusterState(
+    const std::string& path, const watcher::KnowledgeOptions& knowledge_options,
+    policy::TimePoint now);
 
 // One JSON object (one line, no trailing newline) with the fields source, document,
 // [item,] kind, namespace, name, operation, allowed, denied_by, code, reason, message,

@@ -99,11 +99,9 @@ int Serve(const ServeFlags& flags) {
                 {"version"})
       .With({BACKSTOP_VERSION})
       .Set(1);
-  const rapidjson::Value* watcher_section = nullptr;
-  if (auto it = config->document->FindMember("watcher"); it != config->document->MemberEnd()) {
-    watcher_section = &it->value;
-  }
-  auto knowledge = KnowledgeRuntime::Create(flags.knowledge, watcher_section, &registry);
+  LogConfigWarnings(*config);
+  auto knowledge =
+      KnowledgeRuntime::Create(flags.knowledge, config->watcher, config->knowledge, &registry);
   if (!knowledge) {
     std::cerr << "backstop serve: " << knowledge.status().message() << "\n";
     return ExitCodeFor(knowledge.status());

@@ -81,15 +81,12 @@ int Watch(const WatchFlags& flags) {
     std::cerr << "backstop watch: " << config.status().message() << "\n";
     return ExitCodeFor(config.status());
   }
-  const rapidjson::Value* section = nullptr;
-  if (auto it = config->document->FindMember("watcher"); it != config->document->MemberEnd()) {
-    section = &it->value;
-  }
+  LogConfigWarnings(*config);
   KnowledgeFlags knowledge_flags = flags.knowledge;
   knowledge_flags.watcher_required = true;
   obs::Registry registry;
   auto runtime = KnowledgeRuntime::Create(
-      knowledge_flags, section, &registry,
+      knowledge_flags, config->watcher, config->knowledge, &registry,
       [](watcher::ObjectSink* next) { return std::make_unique<LoggingSink>(next); });
   if (!runtime) {
     std::cerr << "backstop watch: " << runtime.status().message() << "\n";

@@ -89,7 +89,10 @@ class [[nodiscard]] StatusOr {
   explicit operator bool() const { return ok(); }
 
   // OK when a value is held.
-  Status status() const { return ok() ? Status() : std::get<1>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(v_);
+  }
 
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }

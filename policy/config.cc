@@ -1,24 +1,25 @@
 #include "policy/config.h"
 
-#include <vector>
+#include <string>
+
+#include "base/config_reader.h"
+#include "policy/rule.h"
+#include "policy/rules.h"
 
 namespace backstop::policy {
 
 StatusOr<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root) {
-  std::vector<std::string> errors;
+  return ParsePolicyConfig(root, BuiltinRules());
+}
+
+StatusOr<PolicyConfig> ParsePolicyConfig(const rapidjson::Value& root, const RuleTable& rules) {
+  ConfigProblems problems;
   PolicyConfig config;
-  ConfigReader top(root.IsNull() ? nullptr : &root, "", &errors);
-  ParseTaskSpawnerOptions(top.Child("taskSpawner"), &config.task_spawner);
-  ParseExecutorConfigOptions(top.Child("executorConfig"), &config.executor_config);
-  ParseJobOptions(top.Child("jobs"), &config.jobs);
-  ParseImageOptions(top.Child("images"), &config.images);
+  ConfigReader top(root.IsNull() ? nullptr : &root, "", &problems);
+  rules.ParseOptions(top, &config);
   top.Raw("watcher");  // the watcher's section, read by the watcher's own parser
   top.RejectUnknown();
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return InvalidArgumentError(message);
-  }
+  if (Status status = problems.ErrorStatus(); !status.ok()) return status;
   return config;
 }
 

@@ -18,11 +18,10 @@ struct PolicyContext {
   TimePoint facts_fresh_at{};
 };
 
-// The validating webhook's answer: dispatches on request.kind (group and kind matched
-// exactly). DELETE, CONNECT and subresource requests pass untouched; unknown kinds pass.
+// The built-in rules' answers (see BuiltinRules() in policy/rules.h; a server with extra
+// rules calls RuleTable::Decide). DELETE, CONNECT, subresource requests and kinds no rule
+// reviews pass untouched.
 Decision Validate(const AdmissionRequest& request, const PolicyContext& context);
-
-// The mutating webhook's answer (patches and mutation-time checks).
 Decision Mutate(const AdmissionRequest& request, const PolicyContext& context);
 
 }  // namespace backstop::policy

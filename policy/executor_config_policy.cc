@@ -67,7 +67,7 @@ void ParseExecutorConfigOptions(ConfigReader reader, ExecutorConfigOptions* out)
 }
 
 Decision ValidateExecutorConfig(const AdmissionRequest& request, const PolicyContext& context) {
-  const ExecutorConfigOptions& options = context.config.executor_config;
+  const ExecutorConfigOptions& options = context.config.Get<ExecutorConfigOptions>();
   FieldRules rules(request);
   const rapidjson::Value* spec = rules.Get(FieldPath{"spec"});
   if (spec == nullptr || !spec->IsObject()) return Decision::Allowed();

@@ -220,7 +220,8 @@ Presence Assess(FactsView& view, const EligibleNodes& eligible,
                 const std::vector<std::string>& keys, const PolicyContext& context,
                 bool with_observations) {
   const ClusterFacts& facts = view.facts();
-  const auto ttl = std::chrono::seconds(context.config.images.observation_ttl_seconds);
+  const auto ttl =
+      std::chrono::seconds(context.config.Get<ImageOptions>().max_observation_age_seconds);
   Holders holders(facts, keys);
   Presence out;
 
@@ -324,7 +325,7 @@ Enforcement Downgraded(Enforcement e) {
 void CheckNeverPull(const ImageUse& use, const std::string& normalized, const Presence& p,
                     const EligibleNodes& eligible, bool knowledge_fresh,
                     const PolicyContext& context, std::vector<Finding>* out) {
-  const ImageOptions& options = context.config.images;
+  const ImageOptions& options = context.config.Get<ImageOptions>();
   if (p.eligible == 0 || (p.present > 0 && p.observed.empty())) return;
   const std::string fields = Join(use.fields, ", ");
   const std::string remedy = RemedyFor(options, use.image, normalized);
@@ -372,9 +373,9 @@ void CheckNeverPull(const ImageUse& use, const std::string& normalized, const Pr
 void CheckRegistry(const ImageUse& use, const std::vector<std::string>& keys,
                    const std::string& normalized, const Presence& p, bool knowledge_fresh,
                    const PolicyContext& context, std::vector<Finding>* out) {
-  const ImageOptions& options = context.config.images;
+  const ImageOptions& options = context.config.Get<ImageOptions>();
   if (p.present > 0) return;
-  const auto ttl = std::chrono::seconds(options.observation_ttl_seconds);
+  const auto ttl = std::chrono::seconds(options.max_observation_age_seconds);
   const ImageObservation* obs = nullptr;
   for (const auto& key : keys) {
     auto it = context.facts.missing_from_registry.find(key);
@@ -410,7 +411,7 @@ Decision CheckPodSpecImages(const rapidjson::Value& pod_spec, std::string_view f
 Decision CheckPodSpecImages(const rapidjson::Value& pod_spec, std::string_view field_path,
                             const PolicyContext& context, const rapidjson::Value* old_pod_spec) {
   if (!pod_spec.IsObject()) return Decision::Allowed();
-  const ImageOptions& options = context.config.images;
+  const ImageOptions& options = context.config.Get<ImageOptions>();
   const ClusterFacts& facts = context.facts;
   const std::vector<ImageUse> uses = CollectImages(pod_spec, field_path, old_pod_spec);
   if (uses.empty()) return Decision::Allowed();

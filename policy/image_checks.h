@@ -12,7 +12,7 @@ struct PolicyContext;
 
 // Checks every container image of one pod spec (initContainers, containers,
 // ephemeralContainers) against the reference grammar and the cluster knowledge in
-// `context.facts`, applying each rule's enforcement from `context.config.images`.
+// `context.facts`, applying each rule's enforcement from `context.config.Get<ImageOptions>()`.
 // `field_path` is the spec's path in the object, e.g. "spec" for a Pod,
 // "spec.template.spec" for a Job, "spec.jobTemplate.spec.template.spec" for a CronJob;
 // messages name fields below it (e.g. "spec.template.spec.containers[0].image").

@@ -118,7 +118,8 @@ void ParseImageOptions(ConfigReader reader, ImageOptions* out) {
   ParseRule(reader.Child("missingFromRegistry"), &out->missing_from_registry, all);
   ParseRule(reader.Child("invalidReference"), &out->invalid_reference, all);
   reader.Int("maxKnowledgeAgeSeconds", &out->max_knowledge_age_seconds, 1, 7 * 24 * 3600);
-  reader.Int("observationTtlSeconds", &out->observation_ttl_seconds, 1, 7 * 24 * 3600);
+  reader.Renamed("observationTtlSeconds", "maxObservationAgeSeconds");
+  reader.Int("maxObservationAgeSeconds", &out->max_observation_age_seconds, 1, 7 * 24 * 3600);
   ParseRemedies(reader, &out->remedies);
   std::string default_remedy = out->default_remedy;
   reader.String("defaultRemedy", &default_remedy);

@@ -55,8 +55,9 @@ struct ImageOptions {
   // maxKnowledgeAgeSeconds: cluster knowledge older than this (now - facts_fresh_at) is
   // stale: nothing is denied on it, concrete observations only warn.
   int64_t max_knowledge_age_seconds = 300;
-  // observationTtlSeconds: failure observations older than this are ignored.
-  int64_t observation_ttl_seconds = 600;
+  // maxObservationAgeSeconds (formerly observationTtlSeconds): a failure observation
+  // counts while a pod still shows it and for this long after the last one stopped.
+  int64_t max_observation_age_seconds = 600;
   // remedies: first matching template wins.
   std::vector<RemedyTemplate> remedies;
   // defaultRemedy: for images that no template matches ("{image}" is substituted).

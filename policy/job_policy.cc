@@ -143,10 +143,7 @@ void ReadRules(ConfigReader& reader, std::vector<JobDeadlineRule>* out) {
       reader.Fail(item_key, "must be an object, got " + std::string(TypeName(item)));
       continue;
     }
-    // The item is read with its own reader; its "key: problem" lines are re-reported
-    // under "<section>.rules[i].key".
-    std::vector<std::string> item_errors;
-    ConfigReader item_reader(&item, "", &item_errors);
+    ConfigReader item_reader = reader.Nested(item_key, &item);
     JobDeadlineRule rule;
     item_reader.StringList("namespaces", &rule.namespaces);
     ReadLabels(item_reader, "matchLabels", &rule.match_labels);
@@ -155,12 +152,6 @@ void ReadRules(ConfigReader& reader, std::vector<JobDeadlineRule>* out) {
     }
     item_reader.Int("activeDeadlineSeconds", &rule.active_deadline_seconds, 1, kMaxDeadlineSeconds);
     item_reader.RejectUnknown();
-    for (const std::string& e : item_errors) {
-      const size_t colon = e.find(": ");
-      reader.Fail(item_key + "." + e.substr(0, colon), colon == std::string::npos
-                                                           ? std::string_view()
-                                                           : std::string_view(e).substr(colon + 2));
-    }
     rules.push_back(std::move(rule));
   }
   *out = std::move(rules);
@@ -376,7 +367,7 @@ Decision MutateJob(const AdmissionRequest& request, const PolicyContext& context
   if (!cron && !create) return Decision::Allowed();
   if (request.object == nullptr || !request.object->IsObject()) return Decision::Allowed();
   const rapidjson::Value& object = *request.object;
-  const JobOptions& o = context.config.jobs;
+  const JobOptions& o = context.config.Get<JobOptions>();
 
   Target t;
   t.cron = cron;

@@ -135,7 +135,7 @@ void ParseTaskSpawnerOptions(ConfigReader reader, TaskSpawnerOptions* out) {
 }
 
 Decision ValidateTaskSpawner(const AdmissionRequest& request, const PolicyContext& context) {
-  const TaskSpawnerOptions& options = context.config.task_spawner;
+  const TaskSpawnerOptions& options = context.config.Get<TaskSpawnerOptions>();
   FieldRules rules(request);
   const FieldPath spec{"spec"};
   const rapidjson::Value* spec_value = rules.Get(spec);

@@ -30,7 +30,8 @@ bool ContainsValue(const std::vector<T>& v, const T& x) {
 void ReadKnowledgeOptions(ConfigReader& reader, KnowledgeOptions* options) {
   reader.Int("nodeStatusMaxImages", &options->node_status_max_images, 1, 100000);
   int64_t ttl = options->observation_ttl.count();
-  reader.Int("observationTtlSeconds", &ttl, 1, 7 * 24 * 3600);
+  reader.Renamed("observationTtlSeconds", "observationRetentionSeconds");
+  reader.Int("observationRetentionSeconds", &ttl, 1, 7 * 24 * 3600);
   options->observation_ttl = std::chrono::seconds(ttl);
   int64_t grace = options->unschedulable_grace.count();
   reader.Int("unschedulableGraceSeconds", &grace, 0, 7 * 24 * 3600);
@@ -39,15 +40,11 @@ void ReadKnowledgeOptions(ConfigReader& reader, KnowledgeOptions* options) {
 
 StatusOr<KnowledgeOptions> ParseKnowledgeOptions(const rapidjson::Value* section) {
   KnowledgeOptions options;
-  std::vector<std::string> errors;
-  ConfigReader reader(section, "watcher", &errors);
+  ConfigProblems problems;
+  ConfigReader reader(section, "watcher", &problems);
   ReadKnowledgeOptions(reader, &options);
   reader.RejectUnknown();
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
-    return InvalidArgumentError(message);
-  }
+  if (Status status = problems.ErrorStatus(); !status.ok()) return status;
   return options;
 }
 

@@ -35,8 +35,9 @@ struct KnowledgeOptions {
   // key nodeStatusMaxImages (default 50, kubelet's default): a node reporting this many
   // images (or more) may have more than it lists.
   int64_t node_status_max_images = 50;
-  // key observationTtlSeconds (default 600): an image-failure observation is forgotten this
-  // long after the last pod showing it stopped showing it (or was deleted).
+  // key observationRetentionSeconds (formerly observationTtlSeconds; default 600): an
+  // image-failure observation is forgotten this long after the last pod showing it
+  // stopped showing it (or was deleted).
   std::chrono::seconds observation_ttl{600};
   // key unschedulableGraceSeconds (default 120): PodScheduled=False/Unschedulable is
   // classified only once its lastTransitionTime is this old.

@@ -7,11 +7,13 @@
 #include "obs/metrics.h"
 #include "policy/admission_request.h"
 #include "policy/decision.h"
+#include "policy/rule.h"
 
 namespace backstop::webhook {
 
-enum class Endpoint { kValidate, kMutate };
-std::string_view EndpointPath(Endpoint e);
+// The two webhook paths, as the rule table names them.
+using Endpoint = policy::Endpoint;
+std::string_view EndpointPath(Endpoint e);  // "/validate" or "/mutate"
 
 // Decides one request. Supplied by the application (it wires policy, configuration and
 // cluster knowledge); the webhook never decides by itself.

@@ -16,6 +16,7 @@
 #include "obs/metrics.h"
 #include "tests/support/base64.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/served_policy.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_certs.h"
 #include "tests/support/tls_client.h"
@@ -32,6 +33,7 @@ using backstop::testing::HttpPost;
 using backstop::testing::ProcessResult;
 using backstop::testing::RunBackstop;
 using backstop::testing::RunProcess;
+using backstop::testing::ServedPolicy;
 using backstop::testing::SourceDir;
 using backstop::testing::StatusOf;
 using backstop::testing::TempDir;
@@ -358,57 +360,6 @@ TEST(ReviewCli, DirectoryIsReadSortedAndSkipsTheClusterStateFile) {
 
 // ---- one code path: the HTTPS server answers the same ----
 
-// The webhook server in-process, wired with app::Decide as `serve` wires it (the clock is
-// injected: `now` and facts_fresh_at are fixed).
-class ServedPolicy {
- public:
-  explicit ServedPolicy(DecisionInputs inputs) : inputs_(std::move(inputs)) {
-    auto leaf = ca_.Issue("backstop.test", {"localhost"}, {"127.0.0.1"});
-    webhook::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.tls_cert_file = dir_.Write("tls.crt", leaf.cert_pem).string();
-    options.tls_key_file = dir_.Write("tls.key", leaf.key_pem).string();
-    options.min_threads = 2;
-    options.cert_reload_interval = std::chrono::hours(1);
-    service_ = std::make_unique<webhook::AdmissionService>(
-        [this](webhook::Endpoint endpoint, const policy::AdmissionRequest& request) {
-          return Decide(endpoint, request, inputs_);
-        },
-        registry_);
-    server_ = std::make_unique<webhook::Server>(options, *service_, registry_);
-    auto port = server_->Bind();
-    EXPECT_TRUE(port.ok()) << port.status().message();
-    port_ = port.ok() ? *port : 0;
-    thread_ = std::thread([this] { server_->Run(); });
-  }
-  ~ServedPolicy() {
-    server_->Stop();
-    thread_.join();
-  }
-
-  json Post(const std::string& path, const std::string& body) {
-    TlsConnection c;
-    TlsConnection::Options o;
-    o.ca_pem = ca_.cert_pem();
-    EXPECT_TRUE(c.Connect(port_, o)) << c.error();
-    EXPECT_TRUE(c.Write(HttpPost(path, body)));
-    std::string res = c.ReadResponse();
-    EXPECT_EQ(StatusOf(res), 200) << res;
-    return json::parse(BodyOf(res), nullptr, false);
-  }
-
- private:
-  DecisionInputs inputs_;
-  TestCa ca_;
-  TempDir dir_;
-  obs::Registry registry_;
-  std::unique_ptr<webhook::AdmissionService> service_;
-  std::unique_ptr<webhook::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
-};
-
 // What the apiserver would conclude from the server's two answers.
 json ServerVerdict(ServedPolicy& server, const ReviewInput& input) {
   json body = json::parse(input.review);
@@ -470,7 +421,7 @@ void ExpectSameAnswers(const std::filesystem::path& cwd, const std::vector<std::
   DecisionInputs decision_inputs{config->policy, std::make_shared<const policy::ClusterFacts>(),
                                  now, now};
   if (!cluster_state.empty()) {
-    auto facts = LoadClusterState((cwd / cluster_state).string(), nullptr, now);
+    auto facts = LoadClusterState((cwd / cluster_state).string(), watcher::KnowledgeOptions{}, now);
     ASSERT_TRUE(facts.ok()) << facts.status().message();
     decision_inputs.facts = *facts;
   }

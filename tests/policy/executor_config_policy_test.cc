@@ -3,6 +3,8 @@
 // executor's ConfigSpec (assignee, image, heartbeat, taskTypes, and the optional int32
 // zombieSweeperIntervalSeconds / zombieJobTimeoutSeconds).
 
+#include "policy/executor_config_policy.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -369,8 +371,8 @@ TEST(ExecutorConfigOptions, DefaultsAndParsedValues) {
   EXPECT_EQ(defaults.max_zombie_job_timeout_seconds, 604800);
   const PolicyConfig config =
       ConfigOrDefaults("executorConfig:\n  maxZombieSweeperIntervalSeconds: 10\n");
-  EXPECT_EQ(config.executor_config.max_zombie_sweeper_interval_seconds, 10);
-  EXPECT_EQ(config.executor_config.max_zombie_job_timeout_seconds, 604800);
+  EXPECT_EQ(config.Get<ExecutorConfigOptions>().max_zombie_sweeper_interval_seconds, 10);
+  EXPECT_EQ(config.Get<ExecutorConfigOptions>().max_zombie_job_timeout_seconds, 604800);
 }
 
 TEST(ExecutorConfigOptions, Errors) {

@@ -328,7 +328,7 @@ TEST_F(ImageChecksTest, StaleOrUnsyncedKnowledgeAllows) {
   EXPECT_THAT(d.warnings[0], HasSubstr("(cluster knowledge 6m old)"));
   EXPECT_EQ(d.rule, "image.never-pull-absent");
   // A larger bound makes it fresh again: denied.
-  config_.images.max_knowledge_age_seconds = 600;
+  config_.Mutable<ImageOptions>().max_knowledge_age_seconds = 600;
   EXPECT_FALSE(Check().allowed);
   // Not synced: nothing is denied.
   facts_.synced = false;
@@ -354,7 +354,7 @@ TEST_F(ImageChecksTest, ExpiredObservationsAreIgnored) {
   EXPECT_TRUE(d.allowed);
   EXPECT_THAT(d.warnings, IsEmpty());
 
-  config_.images.observation_ttl_seconds = 900;
+  config_.Mutable<ImageOptions>().max_observation_age_seconds = 900;
   d = CheckPodSpecImages((*pod)["spec"], "spec", context);
   ASSERT_FALSE(d.allowed);
   EXPECT_THAT(d.message, HasSubstr("ErrImageNeverPull on minikube 11m ago; 1 of 1 eligible "
@@ -362,7 +362,7 @@ TEST_F(ImageChecksTest, ExpiredObservationsAreIgnored) {
 
   // Past the TTL but a pod still shows the failure (it gets no new status updates while
   // stuck): the observation is current evidence and still denies.
-  config_.images.observation_ttl_seconds = 600;
+  config_.Mutable<ImageOptions>().max_observation_age_seconds = 600;
   facts_.absent_on_node[Key(kOptio)][0].last_seen = now_ - 2h;
   facts_.absent_on_node[Key(kOptio)][0].active = 1;
   d = CheckPodSpecImages((*pod)["spec"], "spec", context);
@@ -374,7 +374,7 @@ TEST_F(ImageChecksTest, EnforcementWarnAndDryrun) {
   SetContainer("containers", 1, kOptio, "Never");
   ObserveNeverPull(kOptio, kInfra01, 2min);
 
-  config_.images.never_pull_absent = Enforcement::kWarn;
+  config_.Mutable<ImageOptions>().never_pull_absent = Enforcement::kWarn;
   Decision d = Check();
   EXPECT_TRUE(d.allowed);
   EXPECT_EQ(d.rule, "image.never-pull-absent");
@@ -390,7 +390,7 @@ TEST_F(ImageChecksTest, EnforcementWarnAndDryrun) {
   EXPECT_LE(d.warnings[1].size(), 120u);
   EXPECT_THAT(Annotation(d, "image.never-pull-absent"), StartsWith("warn: "));
 
-  config_.images.never_pull_absent = Enforcement::kDryRun;
+  config_.Mutable<ImageOptions>().never_pull_absent = Enforcement::kDryRun;
   d = Check();
   EXPECT_TRUE(d.allowed);
   EXPECT_THAT(d.warnings, IsEmpty());
@@ -400,7 +400,7 @@ TEST_F(ImageChecksTest, EnforcementWarnAndDryrun) {
 
   // absentFromNodeLists configured to deny.
   facts_.absent_on_node.clear();
-  config_.images.absent_from_node_lists = Enforcement::kDeny;
+  config_.Mutable<ImageOptions>().absent_from_node_lists = Enforcement::kDeny;
   d = Check();
   ASSERT_FALSE(d.allowed);
   EXPECT_EQ(d.rule, "image.absent-from-node-lists");
@@ -441,7 +441,7 @@ TEST_F(ImageChecksTest, AllViolationsInOneDenial) {
   EXPECT_THAT(d.message, HasSubstr("\"optio-node:latest\" is not present"));
   EXPECT_THAT(d.message, HasSubstr("\nContainer image \"optio-worker:dev\" is not present"));
   // The shared remedy is written once.
-  const std::string remedy = config_.images.default_remedy;
+  const std::string remedy = config_.Get<ImageOptions>().default_remedy;
   const size_t first = d.message.find(remedy);
   ASSERT_NE(first, std::string::npos);
   EXPECT_EQ(d.message.find(remedy, first + 1), std::string::npos);
@@ -462,7 +462,7 @@ TEST_F(ImageChecksTest, SameImageInSeveralContainersIsOneFinding) {
 }
 
 TEST_F(ImageChecksTest, RemedyTemplateMatchesImagePattern) {
-  config_.images.remedies = {
+  config_.Mutable<ImageOptions>().remedies = {
       {"quay.io/*", "never used"},
       {"optio-*", "Build it with `make images` and run kind load docker-image {image}."}};
   SetContainer("containers", 1, kOptio, "Never");
@@ -486,7 +486,7 @@ TEST_F(ImageChecksTest, MissingFromRegistryWarnsForPullingPolicies) {
             "registry (ErrImagePull not found 45s ago)");
   EXPECT_EQ(d.warnings[1], "Check the image name and tag, or push the image to its registry.");
 
-  config_.images.missing_from_registry = Enforcement::kDeny;
+  config_.Mutable<ImageOptions>().missing_from_registry = Enforcement::kDeny;
   SetContainer("containers", 1, "optio-node:v9", "Always");
   d = Check();
   ASSERT_FALSE(d.allowed);
@@ -504,7 +504,7 @@ TEST_F(ImageChecksTest, MissingFromRegistryWarnsForPullingPolicies) {
 TEST_F(ImageChecksTest, MissingFromRegistryButOnAnEligibleNodeIsFine) {
   SetContainer("containers", 1, kHeapster, "IfNotPresent");
   ObserveRegistryNotFound(kHeapster, 1min);
-  config_.images.missing_from_registry = Enforcement::kDeny;
+  config_.Mutable<ImageOptions>().missing_from_registry = Enforcement::kDeny;
   EXPECT_TRUE(Check().allowed);
   // Narrowed to infra nodes, none has it.
   rapidjson::Value selector(rapidjson::kObjectType);
@@ -532,7 +532,7 @@ TEST_F(ImageChecksTest, InvalidReferenceDenied) {
   EXPECT_THAT(d.message, HasSubstr("digest"));
   SetContainer("containers", 1, "nginx:-bad-tag", "IfNotPresent");
   EXPECT_FALSE(Check().allowed);
-  config_.images.invalid_reference = Enforcement::kWarn;
+  config_.Mutable<ImageOptions>().invalid_reference = Enforcement::kWarn;
   d = Check();
   EXPECT_TRUE(d.allowed);
   ASSERT_EQ(d.warnings.size(), 1u);

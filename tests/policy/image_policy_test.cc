@@ -36,14 +36,14 @@ StatusOr<PolicyConfig> ParseConfig(const std::string& json) {
 TEST(ImageOptionsTest, DefaultsWhenAbsent) {
   auto config = ParseConfig("{}");
   ASSERT_TRUE(config.ok()) << config.status().message();
-  const ImageOptions& o = config->images;
+  const ImageOptions& o = config->Get<ImageOptions>();
   EXPECT_EQ(o.never_pull_absent, Enforcement::kDeny);
   EXPECT_EQ(o.absent_from_node_lists, Enforcement::kWarn);
   EXPECT_EQ(o.never_pull_some_nodes, Enforcement::kWarn);
   EXPECT_EQ(o.missing_from_registry, Enforcement::kWarn);
   EXPECT_EQ(o.invalid_reference, Enforcement::kDeny);
   EXPECT_EQ(o.max_knowledge_age_seconds, 300);
-  EXPECT_EQ(o.observation_ttl_seconds, 600);
+  EXPECT_EQ(o.max_observation_age_seconds, 600);
   EXPECT_THAT(o.remedies, IsEmpty());
   EXPECT_THAT(o.default_remedy, StartsWith("Load the image onto the nodes"));
   EXPECT_LE(o.default_remedy.size(), 120u);
@@ -61,14 +61,14 @@ TEST(ImageOptionsTest, ReadsEveryKey) {
       "remedies":[{"pattern":"optio-*","text":"make images && kind load docker-image {image}"}],
       "defaultRemedy":"Ask the platform team."}})");
   ASSERT_TRUE(config.ok()) << config.status().message();
-  const ImageOptions& o = config->images;
+  const ImageOptions& o = config->Get<ImageOptions>();
   EXPECT_EQ(o.never_pull_absent, Enforcement::kDryRun);
   EXPECT_EQ(o.absent_from_node_lists, Enforcement::kDeny);
   EXPECT_EQ(o.never_pull_some_nodes, Enforcement::kDryRun);
   EXPECT_EQ(o.missing_from_registry, Enforcement::kDeny);
   EXPECT_EQ(o.invalid_reference, Enforcement::kWarn);
   EXPECT_EQ(o.max_knowledge_age_seconds, 120);
-  EXPECT_EQ(o.observation_ttl_seconds, 1800);
+  EXPECT_EQ(o.max_observation_age_seconds, 1800);
   ASSERT_EQ(o.remedies.size(), 1u);
   EXPECT_EQ(o.remedies[0].pattern, "optio-*");
   EXPECT_EQ(o.default_remedy, "Ask the platform team.");

@@ -600,7 +600,7 @@ TEST(JobPolicyTest, ConfigIsValidatedWithKeyPaths) {
       "rules": [{"namespaces": ["ci"], "matchLabels": {"k": "v"}, "activeDeadlineSeconds": 3600}]}})");
   auto parsed = ParsePolicyConfig(doc);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
-  const JobOptions& o = parsed->jobs;
+  const JobOptions& o = parsed->Get<JobOptions>();
   EXPECT_EQ(o.default_active_deadline_seconds, 600);
   EXPECT_EQ(o.max_active_deadline_seconds, 7200);
   EXPECT_EQ(o.above_max, JobOptions::AboveMax::kDeny);

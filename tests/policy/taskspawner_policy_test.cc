@@ -3,6 +3,8 @@
 // (spec.when.<source>, spec.taskTemplate, spec.pollInterval, per-source pollInterval,
 // commentPolicy.triggerComment and the deprecated source-level triggerComment).
 
+#include "policy/taskspawner_policy.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -639,15 +641,19 @@ TEST(TaskSpawnerOptions, DefaultsAndParsedValues) {
   EXPECT_TRUE(defaults.warn_loop_risk);
 
   EXPECT_EQ(ParseConfig(Config("taskSpawner:\n  minPollInterval: 1m30s\n"))
-                .task_spawner.min_poll_interval,
+                .Get<TaskSpawnerOptions>()
+                .min_poll_interval,
             std::chrono::seconds(90));
-  EXPECT_EQ(
-      ParseConfig(Config("taskSpawner:\n  minPollInterval: 45\n")).task_spawner.min_poll_interval,
-      std::chrono::seconds(45));
+  EXPECT_EQ(ParseConfig(Config("taskSpawner:\n  minPollInterval: 45\n"))
+                .Get<TaskSpawnerOptions>()
+                .min_poll_interval,
+            std::chrono::seconds(45));
   EXPECT_EQ(ParseConfig(Config("taskSpawner:\n  minPollInterval: \"60\"\n"))
-                .task_spawner.min_poll_interval,
+                .Get<TaskSpawnerOptions>()
+                .min_poll_interval,
             std::chrono::seconds(60));
-  EXPECT_EQ(ParseConfig(Config("{}")).task_spawner.min_poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(ParseConfig(Config("{}")).Get<TaskSpawnerOptions>().min_poll_interval,
+            std::chrono::seconds(30));
 }
 
 TEST(TaskSpawnerOptions, Errors) {

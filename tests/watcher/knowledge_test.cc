@@ -502,12 +502,17 @@ TEST(KnowledgeOptions, ParseDefaultsValuesAndErrors) {
   // Reading from a shared section leaves other keys to their owners.
   Document shared;
   shared.Parse(R"({"observationTtlSeconds":30,"resyncSeconds":300})");
-  std::vector<std::string> errors;
-  ConfigReader reader(&shared, "watcher", &errors);
+  ConfigProblems problems;
+  ConfigReader reader(&shared, "watcher", &problems);
   KnowledgeOptions options;
   ReadKnowledgeOptions(reader, &options);
-  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(problems.errors.empty());
   EXPECT_EQ(options.observation_ttl, seconds(30));
+  // The old name still works, with a warning that names the new one.
+  ASSERT_EQ(problems.warnings.size(), 1u);
+  EXPECT_EQ(problems.warnings[0],
+            "watcher.observationTtlSeconds: is deprecated: rename it to "
+            "observationRetentionSeconds (same meaning)");
 }
 
 }  // namespace

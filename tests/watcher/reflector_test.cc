@@ -378,22 +378,22 @@ TEST(WatcherOptionsTest, ParsesThePodsSection) {
   rapidjson::Document d;
   d.Parse(
       R"({"pods":{"namespaces":["team-a","team-b"],"labelSelector":"agent=true"},"pageSize":200})");
-  std::vector<std::string> errors;
-  ConfigReader r(&d, "watcher", &errors);
+  ConfigProblems problems;
+  ConfigReader r(&d, "watcher", &problems);
   WatcherOptions o;
   ParseWatcherClientOptions(r, &o);
-  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(problems.errors.empty());
   EXPECT_THAT(o.namespaces, ElementsAre("team-a", "team-b"));
   EXPECT_EQ(o.label_selector, "agent=true");
   EXPECT_EQ(o.page_size, 200);
 
   rapidjson::Document bad;
   bad.Parse(R"({"pods":{"namespace":["x"]},"pageSize":0})");
-  std::vector<std::string> errors2;
-  ConfigReader r2(&bad, "watcher", &errors2);
+  ConfigProblems problems2;
+  ConfigReader r2(&bad, "watcher", &problems2);
   WatcherOptions o2;
   ParseWatcherClientOptions(r2, &o2);
-  EXPECT_EQ(errors2.size(), 2u);  // pageSize out of range, unknown key "namespace"
+  EXPECT_EQ(problems2.errors.size(), 2u);  // pageSize out of range, unknown key "namespace"
   EXPECT_EQ(o2.page_size, 500);
 }
 
