@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/budget_facts.h"
+
 namespace backstop::policy {
 
 using Clock = std::chrono::system_clock;
@@ -57,6 +59,9 @@ struct ClusterFacts {
   std::unordered_map<std::string, uint32_t> node_index;
   // How many nodes have a complete image list (images_maybe_truncated false); -1 unknown.
   int64_t complete_image_list_nodes = -1;
+
+  // The retry-budget ledger and what owners say; null when nothing is known.
+  BudgetFactsPtr budget;
 };
 
 // Recomputes the derived indexes (node_index, complete_image_list_nodes) and, when

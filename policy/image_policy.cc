@@ -7,17 +7,8 @@
 namespace backstop::policy {
 namespace {
 
-std::optional<Enforcement> ParseEnforcement(std::string_view s) {
-  if (s == "deny") return Enforcement::kDeny;
-  if (s == "warn") return Enforcement::kWarn;
-  if (s == "dryrun") return Enforcement::kDryRun;
-  return std::nullopt;
-}
-
 void ParseRule(ConfigReader reader, Enforcement* out, const std::vector<std::string>& allowed) {
-  std::string value;
-  reader.Enum("enforcement", &value, allowed);
-  if (auto e = ParseEnforcement(value)) *out = *e;
+  ReadEnforcement(reader, "enforcement", out, allowed);
   reader.RejectUnknown();
 }
 
@@ -96,18 +87,6 @@ const rapidjson::Value* PodSpecOf(const AdmissionRequest& request, const rapidjs
 }
 
 }  // namespace
-
-std::string_view EnforcementName(Enforcement e) {
-  switch (e) {
-    case Enforcement::kDeny:
-      return "deny";
-    case Enforcement::kWarn:
-      return "warn";
-    case Enforcement::kDryRun:
-      return "dryrun";
-  }
-  return "deny";
-}
 
 void ParseImageOptions(ConfigReader reader, ImageOptions* out) {
   const std::vector<std::string> all = {"deny", "warn", "dryrun"};

@@ -8,17 +8,11 @@
 #include "base/config_reader.h"
 #include "policy/admission_request.h"
 #include "policy/decision.h"
+#include "policy/enforcement.h"
 
 namespace backstop::policy {
 
 struct PolicyContext;
-
-// What a rule does when it fires (Gatekeeper's enforcementAction):
-// deny - the request is refused; warn - allowed with a warning kubectl shows;
-// dryrun - allowed, nothing shown: only Decision::rule and an audit annotation record it.
-enum class Enforcement { kDeny, kWarn, kDryRun };
-
-std::string_view EnforcementName(Enforcement e);
 
 // Remedy text for images matching a glob pattern ("*" any run of characters, "?" one
 // character), tried against the image as written and its normalised form. "{image}" in

@@ -3,6 +3,7 @@
 #include "policy/executor_config_policy.h"
 #include "policy/image_policy.h"
 #include "policy/job_policy.h"
+#include "policy/retry_budget_policy.h"
 #include "policy/taskspawner_policy.h"
 
 namespace backstop::policy {
@@ -63,6 +64,26 @@ std::vector<Rule> Rules() {
             {kCreate, kUpdate},
             "jobs.mutate.backstop.dev"}},
           &ParseJobOptions, &MutateJob),
+      MakeRule<RetryBudgetOptions>(
+          "retryBudget",
+          "attempts of a work item (kelos Task, executor Job, optio Pod) that failed as often as "
+          "its limit in a row are refused; TaskSpawners are warned about their stopped items",
+          Endpoint::kValidate,
+          {{"kelos.dev",
+            {"v1alpha1", "v1alpha2"},
+            "tasks",
+            "Task",
+            {kCreate},
+            "tasks.validate.backstop.dev"},
+           {"kelos.dev",
+            {"v1alpha1", "v1alpha2"},
+            "taskspawners",
+            "TaskSpawner",
+            {kCreate, kUpdate},
+            "agents.validate.backstop.dev"},
+           {"batch", {"v1"}, "jobs", "Job", {kCreate}, "jobs.validate.backstop.dev"},
+           {"", {"v1"}, "pods", "Pod", {kCreate}, "pods.validate.backstop.dev"}},
+          &ParseRetryBudgetOptions, &ValidateRetryBudget),
   };
 }
 

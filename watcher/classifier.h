@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/time.h"
 #include "policy/cluster_facts.h"
 
 namespace backstop::watcher {
@@ -102,9 +103,5 @@ struct BackOffCause {
   std::string detail;
 };
 std::optional<BackOffCause> ParseBackOffMessage(std::string_view message);
-
-// Parses an RFC 3339 timestamp as Kubernetes writes it ("2019-04-04T16:06:56Z", optional
-// fraction and numeric offset).
-std::optional<TimePoint> ParseTimestamp(std::string_view text);
 
 }  // namespace backstop::watcher

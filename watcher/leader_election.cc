@@ -23,19 +23,6 @@ std::string Str(const rapidjson::Value& obj, const char* a, const char* b) {
 
 }  // namespace
 
-std::string FormatMicroTime(std::chrono::system_clock::time_point t) {
-  const auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(us % 1000000));
-  return buf;
-}
-
 LeaderElector::LeaderElector(LeaderElectionOptions options, KubeClient* client, WallNow now)
     : options_(std::move(options)), client_(client), now_(std::move(now)) {
   if (!now_) now_ = [] { return std::chrono::system_clock::now(); };

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "base/time.h"
 #include "watcher/kube_client.h"
 
 namespace backstop::watcher {
@@ -63,8 +64,5 @@ class LeaderElector {
   bool stopping_ = false;
   std::thread thread_;
 };
-
-// RFC 3339 with microseconds, as Lease times are written ("2024-01-02T03:04:05.000000Z").
-std::string FormatMicroTime(std::chrono::system_clock::time_point t);
 
 }  // namespace backstop::watcher

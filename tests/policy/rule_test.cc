@@ -158,8 +158,8 @@ TEST(BuiltinRules, AreWellFormed) {
           << rule.name << " " << t.kind;
     }
   }
-  EXPECT_THAT(names,
-              ::testing::UnorderedElementsAre("taskSpawner", "executorConfig", "images", "jobs"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("taskSpawner", "executorConfig", "images",
+                                                     "jobs", "retryBudget"));
 }
 
 }  // namespace
