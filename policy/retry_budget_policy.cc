@@ -170,7 +170,7 @@ void ParseRetryBudgetOptions(ConfigReader reader, RetryBudgetOptions* out) {
   ReadEnforcement(reader, "enforcement", &out->enforcement);
   reader.Int("defaultMaxRetriesPerItem", &out->default_max_retries_per_item, 0, kMaxRetriesCeiling);
   reader.Int("resetAfterSeconds", &out->reset_after_seconds, 0, int64_t{366} * 24 * 3600);
-  reader.Int("maxEntriesPerLedger", &out->max_entries_per_ledger, 1, 1000);
+  reader.Int("maxEntriesPerLedger", &out->max_entries_per_ledger, 1, 500);
   reader.Int("maxStoppedItemsShown", &out->max_stopped_items_shown, 1, 20);
   if (const rapidjson::Value* list = reader.Raw("sources")) {
     if (!list->IsArray()) {

@@ -38,9 +38,10 @@ struct RetryBudgetOptions {
   // key resetAfterSeconds: an item not seen failing for this long starts again from 0.
   // Default 0: never (a stopped item stays stopped until it succeeds or is reset).
   int64_t reset_after_seconds = 0;
-  // key maxEntriesPerLedger: the oldest entries (by last failure) of one ledger ConfigMap
-  // are evicted past this, keeping it well under the 1 MiB object limit. Default 1000.
-  int64_t max_entries_per_ledger = 1000;
+  // key maxEntriesPerLedger (1..500): the oldest entries (by last failure) of one ledger
+  // ConfigMap are evicted past this, keeping it well under the 1 MiB object limit (a
+  // record is at most ~900 bytes, typically ~300). Default 500.
+  int64_t max_entries_per_ledger = 500;
   // key maxStoppedItemsShown: stopped items a TaskSpawner warning names before "and N
   // more". Default 3.
   int64_t max_stopped_items_shown = 3;
