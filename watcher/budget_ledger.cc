@@ -145,10 +145,11 @@ Ledger DecodeLedger(const rapidjson::Value& configmap, std::vector<LedgerProblem
         continue;
       }
       LedgerRecord record;
-      const std::string problem = DecodeRecord(
-          std::string_view(it->value.GetString(), it->value.GetStringLength()), &record);
+      const std::string_view value(it->value.GetString(), it->value.GetStringLength());
+      const std::string problem = DecodeRecord(value, &record);
       if (!problem.empty()) {
         problems->push_back({key, problem});
+        ledger.undecoded.emplace(key, std::string(value));
         continue;
       }
       ledger.records.emplace(key, std::move(record));
@@ -208,6 +209,9 @@ std::string EncodeLedger(const Ledger& ledger) {
   w.Key("data");
   w.StartObject();
   for (const auto& [key, record] : ledger.records) Put(w, key, EncodeRecord(record));
+  for (const auto& [key, value] : ledger.undecoded) {
+    if (ledger.records.count(key) == 0) Put(w, key, value);
+  }
   w.EndObject();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
@@ -225,6 +229,7 @@ ApplyResult ApplyChanges(Ledger* ledger, const std::vector<LedgerChange>& change
           break;  // failed before a person reset the item
         }
         if (it != ledger->records.end() && Counted(it->second, c.uid)) break;
+        ledger->undecoded.erase(c.key);  // a garbage value is replaced by a real record
         LedgerRecord& r = ledger->records[c.key];
         policy::BudgetEntry& e = r.entry;
         if (e.count == 0) e.first_failure = c.at;
@@ -258,6 +263,7 @@ ApplyResult ApplyChanges(Ledger* ledger, const std::vector<LedgerChange>& change
         break;
       case LedgerChange::Kind::kReset:
         if (it != ledger->records.end()) ledger->records.erase(it);
+        ledger->undecoded.erase(c.key);
         ledger->resets[c.key] = c.at;
         result.changed = true;
         break;

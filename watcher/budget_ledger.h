@@ -52,6 +52,9 @@ struct Ledger {
   std::string item_namespace;                   // the namespace its items live in
   std::map<std::string, LedgerRecord> records;  // item key -> record
   std::map<std::string, WallTime> resets;       // item key -> when a person reset it
+  // Values that did not decode, kept verbatim so that a write never loses what a person
+  // put there (they are reported, and admission ignores them).
+  std::map<std::string, std::string> undecoded;
 };
 
 // One garbage value, skipped: the key and what is wrong with it.

@@ -46,7 +46,17 @@ EventRecorder::EventRecorder(EventRecorderOptions options, KubeClient* client,
 EventRecorder::~EventRecorder() { Stop(); }
 
 void EventRecorder::Record(const PodEventRequest& request) {
-  const std::string key = request.namespace_name + "/" + request.pod + "/" + request.reason;
+  std::string message = request.reason + ": " + request.message;
+  if (!message.empty() && message.back() != '.') message += ".";
+  message += " " + RemedyFor(request.reason);
+  RecordObject(ObjectEventRequest{"v1", "Pod", request.namespace_name, request.pod, request.uid,
+                                  request.reason, std::move(message), ""});
+}
+
+void EventRecorder::RecordObject(const ObjectEventRequest& request) {
+  const std::string key = request.dedup_key.empty() ? request.kind + "/" + request.namespace_name +
+                                                          "/" + request.name + "/" + request.reason
+                                                    : request.dedup_key;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (seen_.count(key) > 0) return;
@@ -63,7 +73,7 @@ size_t EventRecorder::queued() const {
   return queue_.size();
 }
 
-bool EventRecorder::Post(const PodEventRequest& r) {
+bool EventRecorder::Post(const ObjectEventRequest& r) {
   rapidjson::Document d;
   d.SetObject();
   auto& a = d.GetAllocator();
@@ -73,20 +83,18 @@ bool EventRecorder::Post(const PodEventRequest& r) {
   d.AddMember("apiVersion", "v1", a);
   d.AddMember("kind", "Event", a);
   rapidjson::Value md(rapidjson::kObjectType);
-  md.AddMember("generateName", str(r.pod + "."), a);
+  md.AddMember("generateName", str(r.name + "."), a);
   md.AddMember("namespace", str(r.namespace_name), a);
   d.AddMember("metadata", md, a);
   rapidjson::Value involved(rapidjson::kObjectType);
-  involved.AddMember("apiVersion", "v1", a);
-  involved.AddMember("kind", "Pod", a);
+  involved.AddMember("apiVersion", str(r.api_version), a);
+  involved.AddMember("kind", str(r.kind), a);
   involved.AddMember("namespace", str(r.namespace_name), a);
-  involved.AddMember("name", str(r.pod), a);
+  involved.AddMember("name", str(r.name), a);
   if (!r.uid.empty()) involved.AddMember("uid", str(r.uid), a);
   d.AddMember("involvedObject", involved, a);
   d.AddMember("reason", str(r.reason), a);
-  std::string message = r.reason + ": " + r.message;
-  if (!message.empty() && message.back() != '.') message += ".";
-  message += " " + RemedyFor(r.reason);
+  std::string message = r.message;
   if (message.size() > 1024) message.resize(1024);  // the apiserver's limit
   d.AddMember("message", str(message), a);
   d.AddMember("type", "Warning", a);
@@ -105,12 +113,14 @@ bool EventRecorder::Post(const PodEventRequest& r) {
                            sb.GetString());
   if (!res) {
     obs::Log(obs::LogLevel::kWarn, "event not written",
-             {{"pod", r.namespace_name + "/" + r.pod}, {"error", res.status().message()}});
+             {{"object", r.kind + " " + r.namespace_name + "/" + r.name},
+              {"error", res.status().message()}});
     return false;
   }
   if (res->status != 201 && res->status != 200) {
     obs::Log(obs::LogLevel::kWarn, "event not written",
-             {{"pod", r.namespace_name + "/" + r.pod}, {"status", std::to_string(res->status)}});
+             {{"object", r.kind + " " + r.namespace_name + "/" + r.name},
+              {"status", std::to_string(res->status)}});
     return false;
   }
   return true;
@@ -119,7 +129,7 @@ bool EventRecorder::Post(const PodEventRequest& r) {
 int EventRecorder::Flush() {
   int written = 0;
   for (;;) {
-    PodEventRequest next;
+    ObjectEventRequest next;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (queue_.empty()) return written;

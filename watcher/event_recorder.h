@@ -34,6 +34,19 @@ struct PodEventRequest {
   std::string message;  // kubelet's message as seen
 };
 
+// An Event about any object (a TaskSpawner whose work item was stopped, a Job...).
+struct ObjectEventRequest {
+  std::string api_version;  // of the involved object, e.g. "kelos.dev/v1alpha2"
+  std::string kind;         // e.g. "TaskSpawner"
+  std::string namespace_name;
+  std::string name;
+  std::string uid;      // may be empty
+  std::string reason;   // e.g. RetryBudgetExhausted
+  std::string message;  // complete (no remedy is appended)
+  // Recorded once per key; empty: once per kind/namespace/name/reason.
+  std::string dedup_key;
+};
+
 // The remedy sentence appended to an event message for `reason`.
 std::string RemedyFor(const std::string& reason);
 
@@ -48,6 +61,8 @@ class EventRecorder {
 
   // Queues an event unless this pod+reason was already recorded or queued.
   void Record(const PodEventRequest& request);
+  // Queues an event about any object unless its dedup key was already recorded or queued.
+  void RecordObject(const ObjectEventRequest& request);
 
   // Writes queued events while tokens last and this replica leads; returns the number
   // written. The thread started by Start() calls it; tests call it directly.
@@ -59,7 +74,7 @@ class EventRecorder {
   size_t queued() const;
 
  private:
-  bool Post(const PodEventRequest& r);
+  bool Post(const ObjectEventRequest& r);
 
   const EventRecorderOptions options_;
   KubeClient* client_;
@@ -69,8 +84,8 @@ class EventRecorder {
 
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
-  std::deque<PodEventRequest> queue_;
-  std::set<std::string> seen_;  // namespace/pod/reason recorded or queued
+  std::deque<ObjectEventRequest> queue_;
+  std::set<std::string> seen_;  // dedup keys recorded or queued
   double tokens_;
   std::chrono::steady_clock::time_point refilled_at_;
   bool stopping_ = false;

@@ -104,6 +104,11 @@ TEST(BudgetLedger, GarbageIsReportedAndSkippedKeyByKey) {
   const Ledger l = DecodeLedger(Parse(cm.dump()), &problems);
   EXPECT_EQ(l.records.size(), 1u);
   EXPECT_EQ(l.records.at("good-1").entry.count, 2);
+  // What did not decode is kept verbatim: a write never loses what a person put there.
+  EXPECT_EQ(l.undecoded.size(), 6u);
+  const json written = json::parse(EncodeLedger(l));
+  EXPECT_EQ(written["data"]["not-json"], "{count: 3");
+  EXPECT_EQ(written["data"].size(), 7u);
   std::vector<std::string> bad;
   for (const auto& p : problems) bad.push_back(p.key + ": " + p.what);
   EXPECT_THAT(
