@@ -25,6 +25,7 @@ int RunCli(int argc, char** argv) {
   AddClassifyCommand(app, &exit_code);
   AddWatchCommand(app, &exit_code);
   AddRulesCommand(app, &exit_code);
+  AddBudgetCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

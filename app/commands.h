@@ -16,5 +16,6 @@ void AddReviewCommand(CLI::App& app, int* exit_code);
 void AddClassifyCommand(CLI::App& app, int* exit_code);
 void AddWatchCommand(CLI::App& app, int* exit_code);
 void AddRulesCommand(CLI::App& app, int* exit_code);
+void AddBudgetCommand(CLI::App& app, int* exit_code);
 
 }  // namespace backstop::app
