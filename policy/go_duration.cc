@@ -185,11 +185,13 @@ StatusOr<int64_t> ParseGoAtoi(std::string_view text) {
       InvalidArgumentError("strconv.Atoi: parsing " + quoted + ": value out of range");
   uint64_t magnitude = 0;
   for (char c : digits) {
-    // Like Go, the first problem met while scanning decides the error.
+    // Like Go, the first problem met while scanning decides the error. Go scans in uint64
+    // (strconv.ParseUint) and checks the int64 range only after the scan, so a value past
+    // int64 but within uint64 followed by a non-digit is a syntax error.
     if (!IsDigit(c))
       return InvalidArgumentError("strconv.Atoi: parsing " + quoted + ": invalid syntax");
     const auto d = static_cast<uint64_t>(c - '0');
-    if (magnitude > (kTwoTo63 - d) / 10) return out_of_range;
+    if (magnitude > (std::numeric_limits<uint64_t>::max() - d) / 10) return out_of_range;
     magnitude = magnitude * 10 + d;
   }
   if (magnitude > (negative ? kTwoTo63 : kTwoTo63 - 1)) return out_of_range;

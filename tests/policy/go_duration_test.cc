@@ -181,13 +181,19 @@ TEST(GoAtoi, AcceptsSignedDecimalIntegersOnly) {
   EXPECT_EQ(*ParseGoAtoi("007"), 7);
   EXPECT_EQ(*ParseGoAtoi("9223372036854775807"), kMax);
   EXPECT_EQ(*ParseGoAtoi("-9223372036854775808"), kMin);
-  for (const char* bad : {"", "+", "-", " 90", "90 ", "90s", "1_000", "0x10", "1.0", "1e3"}) {
+  // Past int64 but within uint64, then a non-digit: Go's scan meets the non-digit first.
+  for (const char* bad :
+       {"", "+", "-", " 90", "90 ", "90s", "1_000", "0x10", "1.0", "1e3", "9223372036854775808x",
+        "-9345884030195000000ns", "18446744073709551615s"}) {
     StatusOr<int64_t> r = ParseGoAtoi(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().message(),
               std::string("strconv.Atoi: parsing \"") + bad + "\": invalid syntax");
   }
-  for (const char* big : {"9223372036854775808", "-9223372036854775809", "99999999999999999999"}) {
+  // Past uint64 before any non-digit: out of range, whatever follows.
+  for (const char* big :
+       {"9223372036854775808", "-9223372036854775809", "99999999999999999999",
+        "18446744073709551616", "18446744073709551616s", "-99999999999999999999x"}) {
     StatusOr<int64_t> r = ParseGoAtoi(big);
     ASSERT_FALSE(r.ok()) << big;
     EXPECT_EQ(r.status().message(),
