@@ -10,6 +10,7 @@ PKGS=(
   nlohmann-json3-dev rapidjson-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libcli11-dev
   openssl curl
+  golang-go golang-github-docker-distribution-dev golang-github-evanphx-json-patch-dev
 )
 if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx); fi
 missing=()
