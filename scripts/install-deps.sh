@@ -12,7 +12,7 @@ PKGS=(
   openssl curl
   golang-go golang-github-docker-distribution-dev golang-github-evanphx-json-patch-dev
 )
-if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx); fi
+if [ "${1:-}" = "--bench" ]; then PKGS+=(wrk nginx python3 python3-yaml); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
