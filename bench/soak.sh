@@ -107,11 +107,9 @@ total=0
 errors=0
 first_rss=""
 rss=0
-end=$(($(date +%s) + minutes * 60))
 elapsed=0
-while :; do
-  left=$((end - $(date +%s)))
-  [ "$left" -gt 0 ] || break
+while [ "$elapsed" -lt $((minutes * 60)) ]; do
+  left=$((minutes * 60 - elapsed))
   chunk=$interval
   [ "$left" -lt "$chunk" ] && chunk=$left
   REQUESTS_FILE="$work/requests.tsv" DELAY_MS="$delay_ms" \
